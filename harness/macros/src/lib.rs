@@ -1,0 +1,187 @@
+//! `#[harness::test]`: registers an `async fn(&TestContext) -> Result` with
+//! the stack-harness runner.
+//!
+//! ```ignore
+//! #[harness::test(text_model, marks(streaming), cases = "inference/chat.yaml")]
+//! async fn streaming(ctx: &TestContext) -> harness::Result { ... }
+//! ```
+//!
+//! Arguments, all optional and in any order:
+//! - `text_model`, `vision_model`, `embedding_model`, `safety_shield`,
+//!   `judge_model`, `embedding_dimension`: what the test needs; it runs once
+//!   per combination of the values given and is ignored with a reason when
+//!   one is missing;
+//! - `marks(a, b)`: keywords `-k` matches;
+//! - `cases = "file.yaml"`: run once per case of that file under
+//!   `tests/integration/test_cases/`;
+//! - `xfail = "reason"`: known to fail; passing fails loudly;
+//! - `ignore = "reason"`: run only with `--ignored`/`--include-ignored`;
+//! - `timeout = SECS`: overrides `--test-timeout`.
+
+use proc_macro::TokenStream;
+use proc_macro2::{Span, TokenStream as TokenStream2};
+use quote::{format_ident, quote, quote_spanned};
+use syn::parse::{Parse, ParseStream};
+use syn::punctuated::Punctuated;
+use syn::{Ident, ItemFn, LitInt, LitStr, Token, parenthesized};
+
+#[proc_macro_attribute]
+pub fn test(attr: TokenStream, item: TokenStream) -> TokenStream {
+    let args = syn::parse_macro_input!(attr as Args);
+    let func = syn::parse_macro_input!(item as ItemFn);
+    match expand(args, func) {
+        Ok(tokens) => tokens.into(),
+        Err(err) => err.to_compile_error().into(),
+    }
+}
+
+const PARAMS: [(&str, &str); 6] = [
+    ("text_model", "TextModel"),
+    ("vision_model", "VisionModel"),
+    ("embedding_model", "EmbeddingModel"),
+    ("safety_shield", "SafetyShield"),
+    ("judge_model", "JudgeModel"),
+    ("embedding_dimension", "EmbeddingDimension"),
+];
+
+#[derive(Default)]
+struct Args {
+    needs: Vec<Ident>,
+    marks: Vec<LitStr>,
+    cases: Option<LitStr>,
+    xfail: Option<LitStr>,
+    ignore: Option<LitStr>,
+    timeout: Option<LitInt>,
+}
+
+impl Parse for Args {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let mut args = Args::default();
+        while !input.is_empty() {
+            let key: Ident = input.parse()?;
+            let name = key.to_string();
+            match name.as_str() {
+                _ if PARAMS.iter().any(|(id, _)| *id == name) => {
+                    if args.needs.iter().any(|n| *n == key) {
+                        return Err(syn::Error::new(key.span(), format!("`{name}` given twice")));
+                    }
+                    args.needs.push(key);
+                }
+                "marks" => {
+                    let content;
+                    parenthesized!(content in input);
+                    let marks = Punctuated::<Ident, Token![,]>::parse_terminated(&content)?;
+                    args.marks.extend(marks.iter().map(|m| LitStr::new(&m.to_string(), m.span())));
+                }
+                "cases" | "xfail" | "ignore" => {
+                    input.parse::<Token![=]>()?;
+                    let value: LitStr = input.parse()?;
+                    if value.value().trim().is_empty() {
+                        return Err(syn::Error::new(value.span(), format!("`{name}` needs a non-empty string")));
+                    }
+                    let slot = match name.as_str() {
+                        "cases" => &mut args.cases,
+                        "xfail" => &mut args.xfail,
+                        _ => &mut args.ignore,
+                    };
+                    if slot.replace(value).is_some() {
+                        return Err(syn::Error::new(key.span(), format!("`{name}` given twice")));
+                    }
+                }
+                "timeout" => {
+                    input.parse::<Token![=]>()?;
+                    let secs: LitInt = input.parse()?;
+                    if secs.base10_parse::<u64>()? == 0 {
+                        return Err(syn::Error::new(secs.span(), "`timeout` must be at least 1 second"));
+                    }
+                    args.timeout = Some(secs);
+                }
+                _ => {
+                    let known: Vec<&str> = PARAMS.iter().map(|(id, _)| *id).collect();
+                    return Err(syn::Error::new(
+                        key.span(),
+                        format!(
+                            "unknown argument `{name}`; expected one of {}, marks(..), cases = \"..\", xfail = \"..\", ignore = \"..\", timeout = SECS",
+                            known.join(", ")
+                        ),
+                    ));
+                }
+            }
+            if input.is_empty() {
+                break;
+            }
+            input.parse::<Token![,]>()?;
+        }
+        Ok(args)
+    }
+}
+
+fn expand(args: Args, func: ItemFn) -> syn::Result<TokenStream2> {
+    let sig = &func.sig;
+    if sig.asyncness.is_none() {
+        return Err(syn::Error::new_spanned(sig.fn_token, "a harness test must be an `async fn`"));
+    }
+    if sig.inputs.len() != 1 {
+        return Err(syn::Error::new_spanned(
+            &sig.inputs,
+            "a harness test takes exactly one argument: `ctx: &TestContext`",
+        ));
+    }
+    if !sig.generics.params.is_empty() {
+        return Err(syn::Error::new_spanned(&sig.generics, "a harness test cannot be generic"));
+    }
+    let ident = &sig.ident;
+    let fn_name = ident.to_string();
+    let static_name = format_ident!("__HARNESS_TEST_{}", fn_name.to_uppercase());
+    let needs = args.needs.iter().map(|n| {
+        let variant = PARAMS.iter().find(|(id, _)| n == id).map(|(_, v)| *v).unwrap_or_default();
+        let variant = Ident::new(variant, n.span());
+        quote!(::harness::__private::Param::#variant)
+    });
+    let marks = &args.marks;
+    let opt = |v: &Option<LitStr>| match v {
+        Some(s) => quote!(::core::option::Option::Some(#s)),
+        None => quote!(::core::option::Option::None),
+    };
+    let cases = opt(&args.cases);
+    let xfail = opt(&args.xfail);
+    let ignore = opt(&args.ignore);
+    let timeout = match &args.timeout {
+        Some(t) => quote!(::core::option::Option::Some(#t)),
+        None => quote!(::core::option::Option::None),
+    };
+    let line = quote_spanned!(ident.span()=> ::core::line!());
+    let call = quote_spanned!(Span::mixed_site()=> #ident(&ctx).await.map_err(::core::convert::Into::into));
+    Ok(quote! {
+        // rust-analyzer and RustRover decide syntactically what is a test;
+        // rustc never sets `rust_analyzer`, so this only lights up the lens.
+        #[cfg_attr(rust_analyzer, test)]
+        #func
+
+        #[::harness::__private::linkme::distributed_slice(::harness::__private::TESTS)]
+        #[linkme(crate = ::harness::__private::linkme)]
+        #[doc(hidden)]
+        static #static_name: ::harness::__private::TestDef = ::harness::__private::TestDef {
+            module: ::core::module_path!(),
+            function: #fn_name,
+            file: ::core::file!(),
+            line: #line,
+            needs: &[#(#needs),*],
+            marks: &[#(#marks),*],
+            cases: #cases,
+            xfail: #xfail,
+            ignore: #ignore,
+            timeout_secs: #timeout,
+            run: {
+                fn run(
+                    ctx: ::std::sync::Arc<::harness::TestContext>,
+                ) -> ::std::pin::Pin<::std::boxed::Box<
+                    dyn ::core::future::Future<Output = ::harness::Result> + ::core::marker::Send,
+                >> {
+                    ::std::boxed::Box::pin(async move { #call })
+                }
+                run
+            },
+        };
+    })
+}

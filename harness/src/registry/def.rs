@@ -1,0 +1,121 @@
+//! What one `#[harness::test]` registers.
+//!
+//! Registration is distributed with `linkme`, not `inventory`, `ctor` or a
+//! build-script list: the linker gathers every [`TestDef`] into one static
+//! slice, so there is no code before `main` and no global `Mutex<Vec>` to
+//! fill (test-r's approach), and collection costs nothing at start-up. That
+//! matters because cargo-nextest starts the binary once per test. The one
+//! known linkme hazard (entries dropped from otherwise-unused modules with
+//! several codegen units) cannot happen here: every test module is reachable
+//! from the target's `main.rs` through the generated module tree, and the
+//! registry tests check that every test file is collected.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use crate::client::TestContext;
+
+/// The type-erased body of a test: the macro wraps the user's `async fn`.
+pub type TestFn =
+    fn(Arc<TestContext>) -> Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send + 'static>>;
+
+/// A model (or value) a test needs; it runs once per value given for each
+/// list-valued parameter, and is ignored with a reason when one is missing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Param {
+    TextModel,
+    VisionModel,
+    EmbeddingModel,
+    SafetyShield,
+    JudgeModel,
+    /// A single integer, not a list: it never multiplies the trials.
+    EmbeddingDimension,
+}
+
+impl Param {
+    pub const ALL: [Param; 6] = [
+        Param::TextModel,
+        Param::VisionModel,
+        Param::EmbeddingModel,
+        Param::SafetyShield,
+        Param::JudgeModel,
+        Param::EmbeddingDimension,
+    ];
+
+    /// The id used in trial names and `-k`: `text_model`.
+    pub fn id(self) -> &'static str {
+        match self {
+            Param::TextModel => "text_model",
+            Param::VisionModel => "vision_model",
+            Param::EmbeddingModel => "embedding_model",
+            Param::SafetyShield => "safety_shield",
+            Param::JudgeModel => "judge_model",
+            Param::EmbeddingDimension => "embedding_dimension",
+        }
+    }
+
+    /// The flag that sets it, as a user types it: `--text-model`.
+    pub fn flag(self) -> &'static str {
+        match self {
+            Param::TextModel => "--text-model",
+            Param::VisionModel => "--vision-model",
+            Param::EmbeddingModel => "--embedding-model",
+            Param::SafetyShield => "--safety-shield",
+            Param::JudgeModel => "--judge-model",
+            Param::EmbeddingDimension => "--embedding-dimension",
+        }
+    }
+
+    /// Whether the parameter takes a comma-separated list (and so appears in
+    /// trial names) or one value.
+    pub fn is_list(self) -> bool {
+        self != Param::EmbeddingDimension
+    }
+}
+
+/// One registered test function, as the attribute macro writes it.
+#[derive(Debug)]
+pub struct TestDef {
+    /// `module_path!()` of the function, crate name included.
+    pub module: &'static str,
+    /// The function's identifier.
+    pub function: &'static str,
+    pub file: &'static str,
+    pub line: u32,
+    pub needs: &'static [Param],
+    pub marks: &'static [&'static str],
+    /// A YAML file under `tests/integration/test_cases/` whose cases the
+    /// test runs once each.
+    pub cases: Option<&'static str>,
+    /// Expected to fail, for this reason; passing is then a failure.
+    pub xfail: Option<&'static str>,
+    /// Never run unless asked (`--ignored`), for this reason.
+    pub ignore: Option<&'static str>,
+    /// Overrides `--test-timeout` for this test.
+    pub timeout_secs: Option<u64>,
+    pub run: TestFn,
+}
+
+impl TestDef {
+    /// The function's module path without the crate name, as IDEs and
+    /// `--exact` spell it: `inference::chat::streaming`.
+    pub fn path(&self) -> String {
+        let module = self.module.split_once("::").map_or("", |(_, rest)| rest);
+        if module.is_empty() {
+            self.function.to_owned()
+        } else {
+            format!("{module}::{}", self.function)
+        }
+    }
+}
+
+impl std::fmt::Debug for TestContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestContext").field("id", &self.id()).finish()
+    }
+}
+
+/// Every test of the binary, gathered by the linker.
+#[linkme::distributed_slice]
+pub static TESTS: [TestDef];

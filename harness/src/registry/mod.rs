@@ -1,0 +1,11 @@
+//! Test registration and collection: the `#[harness::test]` definitions the
+//! linker gathered, expanded by parametrisation and data-driven cases into the
+//! [`Catalog`] of trials a run may select from.
+
+mod cases;
+mod catalog;
+mod def;
+
+
+
+pub use def::{Param, TESTS, TestDef, TestFn};
