@@ -18,6 +18,9 @@
 
 mod cli;
 mod client;
+mod local_model;
+mod process;
+mod python;
 mod record;
 mod registry;
 mod report;
