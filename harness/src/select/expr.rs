@@ -494,6 +494,7 @@ mod tests {
         for src in ["", "   ", "\t \t"] {
             let expr = KeywordExpr::parse(src).expect("blank parses");
             assert!(expr.is_empty());
+            assert_eq!(expr.source(), src);
             assert!(expr.matches::<&str>(&[]));
             assert!(expr.matches(&["anything"]));
         }

@@ -1,7 +1,14 @@
 //! Selection: which trials of the catalog a run keeps. `-k` keyword
-//! expressions ([`KeywordExpr`]) and `--suite` ([`Suite`]).
-#![cfg_attr(not(test), allow(dead_code))] // wired in by the runner; remove when used
+//! expressions ([`KeywordExpr`]) matched against [`trial_keywords`], and
+//! `--suite` ([`Suite`]).
+// Wired in by the runner; remove both when used.
+#![cfg_attr(not(test), allow(dead_code))]
+#![allow(unused_imports)]
 
 mod expr;
+mod keywords;
+mod suite;
 
 pub(crate) use expr::{KeywordError, KeywordExpr};
+pub(crate) use keywords::trial_keywords;
+pub(crate) use suite::{Suite, UnknownSuite};
