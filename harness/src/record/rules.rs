@@ -1,0 +1,297 @@
+//! The normalisation and redaction rules file (`recordings/normalize.yaml`):
+//! its format, loading and validation. Applying the rules is `normalize`'s
+//! and `redact`'s job.
+//!
+//! Format (every key optional):
+//!
+//! ```yaml
+//! redact_env: [OPENAI_API_KEY]   # values of these variables never reach a recording
+//! redact_values: [sk-literal]    # nor these literal strings
+//! rules:                         # applied in order, before hashing
+//!   - name: file ids             # shown in errors
+//!     regex: 'file-[0-9a-f]{32}' # on every string value (or those under `path`)
+//!     replace: 'file-{n}'        # `$1`/`${name}` captures; `{n}` = 1, 2, ... per distinct match
+//!   - name: tool call ids
+//!     path: ['$.messages[*].tool_call_id', '$.messages[*].tool_calls[*].id']
+//!     replace: 'call-{n}'        # without `regex`: the whole selected value is replaced
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use regex::Regex;
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::error::RecordError;
+use super::jsonpath::JsonPath;
+use super::redact::Redactor;
+
+/// The rules file inside a recordings directory.
+pub(crate) const RULES_FILE: &str = "normalize.yaml";
+
+/// Environment values shorter than this are not treated as secrets: dummy
+/// keys such as `fake` would otherwise be replaced inside ordinary text.
+const MIN_ENV_SECRET_LEN: usize = 8;
+
+/// One normalisation rule, validated.
+#[derive(Clone, Debug)]
+pub(crate) struct Rule {
+    pub(crate) name: String,
+    /// Empty: the rule applies to the whole body.
+    pub(crate) paths: Vec<JsonPath>,
+    pub(crate) regex: Option<Regex>,
+    /// A string template for regex rules; any JSON value for path rules.
+    pub(crate) replace: Value,
+}
+
+/// Everything `normalize.yaml` configures: normalisers and redactions.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Rules {
+    /// Where the rules came from, for messages; `None` for built-in empty rules.
+    pub(crate) source: Option<PathBuf>,
+    pub(crate) rules: Vec<Rule>,
+    pub(crate) redactor: Redactor,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    #[serde(default)]
+    redact_env: Vec<String>,
+    #[serde(default)]
+    redact_values: Vec<String>,
+    #[serde(default)]
+    rules: Vec<Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRule {
+    name: Option<String>,
+    path: Option<OneOrMany>,
+    regex: Option<String>,
+    replace: Option<Value>,
+}
+
+impl Rules {
+    /// Loads `<dir>/normalize.yaml`, or no rules at all when it does not exist.
+    pub(crate) fn load_from_dir(dir: &Path) -> Result<Rules, RecordError> {
+        let file = dir.join(RULES_FILE);
+        if file.exists() {
+            Rules::load(&file)
+        } else {
+            Ok(Rules::default())
+        }
+    }
+
+    /// Loads a rules file, reading `redact_env` variables from the process.
+    pub(crate) fn load(file: &Path) -> Result<Rules, RecordError> {
+        let text = std::fs::read_to_string(file).map_err(|source| RecordError::RulesRead {
+            file: file.to_owned(),
+            source,
+        })?;
+        Rules::parse(&text, file, &|name| std::env::var(name).ok())
+    }
+
+    /// Parses rules text; `file` is only used in messages.
+    pub(crate) fn parse(
+        text: &str,
+        file: &Path,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Rules, RecordError> {
+        let file_error = |problem: String| RecordError::RulesFile {
+            file: file.to_owned(),
+            problem,
+        };
+        let raw: RawFile = if text.trim().is_empty() {
+            RawFile {
+                redact_env: Vec::new(),
+                redact_values: Vec::new(),
+                rules: Vec::new(),
+            }
+        } else {
+            serde_saphyr::from_str(text).map_err(|e| file_error(one_line(&e.to_string())))?
+        };
+        let rules = raw
+            .rules
+            .into_iter()
+            .enumerate()
+            .map(|(index, value)| {
+                parse_rule(value).map_err(|problem| RecordError::Rule {
+                    file: file.to_owned(),
+                    index,
+                    problem,
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut secrets = raw.redact_values;
+        secrets.retain(|s| !s.is_empty());
+        for name in &raw.redact_env {
+            if let Some(value) = env(name).filter(|v| v.len() >= MIN_ENV_SECRET_LEN) {
+                secrets.push(value);
+            }
+        }
+        Ok(Rules {
+            source: Some(file.to_owned()),
+            rules,
+            redactor: Redactor::new(secrets),
+        })
+    }
+}
+
+fn one_line(message: &str) -> String {
+    message
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn parse_rule(value: Value) -> Result<Rule, String> {
+    let raw: RawRule = serde_json::from_value(value)
+        .map_err(|e| format!("{e}; a rule has `name`, `path` and/or `regex`, and `replace`"))?;
+    let name = raw.name.unwrap_or_else(|| "(unnamed)".to_owned());
+    let paths = match raw.path {
+        None => Vec::new(),
+        Some(OneOrMany::One(path)) => vec![path],
+        Some(OneOrMany::Many(paths)) => paths,
+    }
+    .iter()
+    .map(|p| JsonPath::parse(p))
+    .collect::<Result<Vec<_>, _>>()?;
+    let regex = raw
+        .regex
+        .map(|pattern| {
+            if pattern.is_empty() {
+                return Err("`regex` is empty; it would match everywhere".to_owned());
+            }
+            Regex::new(&pattern)
+                .map_err(|e| format!("bad `regex` `{pattern}`: {}", one_line(&e.to_string())))
+        })
+        .transpose()?;
+    if regex.is_none() && paths.is_empty() {
+        return Err("it needs a `path` or a `regex` (or both) to say what it replaces".to_owned());
+    }
+    let Some(replace) = raw.replace else {
+        return Err("`replace` is missing; say what the matched text becomes".to_owned());
+    };
+    if regex.is_some() && !replace.is_string() {
+        return Err(format!(
+            "`replace` must be a string for a `regex` rule, not `{replace}`"
+        ));
+    }
+    Ok(Rule {
+        name,
+        paths,
+        regex,
+        replace,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Rules, String> {
+        Rules::parse(
+            text,
+            Path::new("recordings/normalize.yaml"),
+            &|name| match name {
+                "OPENAI_API_KEY" => Some("sk-live-123456789".to_owned()),
+                "SHORT" => Some("fake".to_owned()),
+                _ => None,
+            },
+        )
+        .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn a_full_file_loads() {
+        let rules = parse(
+            "redact_env: [OPENAI_API_KEY, SHORT, UNSET]\nredact_values: [lit-secret]\nrules:\n  - name: files\n    regex: 'file-[0-9a-f]{32}'\n    replace: 'file-{n}'\n  - path: ['$.a', '$.b[*]']\n    replace: 0\n",
+        )
+        .unwrap();
+        assert_eq!(rules.rules.len(), 2);
+        assert_eq!(rules.rules[0].name, "files");
+        assert_eq!(rules.rules[1].name, "(unnamed)");
+        assert_eq!(rules.rules[1].paths.len(), 2);
+        assert_eq!(rules.rules[1].replace, serde_json::json!(0));
+        // Short and unset variables are not secrets.
+        assert_eq!(rules.redactor.secret_count(), 2);
+    }
+
+    #[test]
+    fn an_empty_file_is_no_rules() {
+        let rules = parse("# nothing yet\n").unwrap();
+        assert!(rules.rules.is_empty());
+    }
+
+    #[test]
+    fn broken_rules_name_the_file_the_index_and_the_problem() {
+        let table = [
+            (
+                "rules:\n  - regex: 'a'\n    replace: b\n  - name: x\n    replace: y\n",
+                "invalid normalisation rule `rules[1]` in `recordings/normalize.yaml`: it needs a `path` or a `regex` (or both) to say what it replaces",
+            ),
+            (
+                "rules:\n  - regex: 'file-('\n    replace: x\n",
+                "invalid normalisation rule `rules[0]` in `recordings/normalize.yaml`: bad `regex` `file-(`: regex parse error:; file-(; ^; error: unclosed group",
+            ),
+            (
+                "rules:\n  - regex: 'a'\n",
+                "invalid normalisation rule `rules[0]` in `recordings/normalize.yaml`: `replace` is missing; say what the matched text becomes",
+            ),
+            (
+                "rules:\n  - regex: 'a'\n    replace: 3\n",
+                "invalid normalisation rule `rules[0]` in `recordings/normalize.yaml`: `replace` must be a string for a `regex` rule, not `3`",
+            ),
+            (
+                "rules:\n  - path: 'messages'\n    replace: x\n",
+                "invalid normalisation rule `rules[0]` in `recordings/normalize.yaml`: path `messages` must start with `$`",
+            ),
+            (
+                "rules:\n  - regex: ''\n    replace: x\n",
+                "invalid normalisation rule `rules[0]` in `recordings/normalize.yaml`: `regex` is empty; it would match everywhere",
+            ),
+            (
+                "rules:\n  - regx: 'a'\n    replace: x\n",
+                "invalid normalisation rule `rules[0]` in `recordings/normalize.yaml`: unknown field `regx`, expected one of `name`, `path`, `regex`, `replace`; a rule has `name`, `path` and/or `regex`, and `replace`",
+            ),
+        ];
+        for (text, message) in table {
+            assert_eq!(parse(text).unwrap_err(), message, "{text}");
+        }
+    }
+
+    #[test]
+    fn a_malformed_file_names_the_file() {
+        let err = parse("rules: [\n").unwrap_err();
+        assert!(
+            err.starts_with("invalid normalisation rules file `recordings/normalize.yaml`: "),
+            "{err}"
+        );
+        let err = parse("rulez: []\n").unwrap_err();
+        assert!(err.contains("unknown field `rulez`"), "{err}");
+    }
+
+    #[test]
+    fn a_missing_file_in_a_dir_means_no_rules() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(Rules::load_from_dir(dir.path()).unwrap().rules.is_empty());
+        let err = Rules::load(&dir.path().join("nope.yaml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("cannot read the normalisation rules `"),
+            "{err}"
+        );
+    }
+}
