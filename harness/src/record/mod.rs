@@ -5,10 +5,14 @@
 mod error;
 mod jsonpath;
 mod key;
+mod miss;
 mod mode;
 mod normalize;
 mod redact;
 mod rules;
+mod sse;
+mod store;
+mod usage;
 
 pub(crate) use error::RecordError;
 pub(crate) use mode::InferenceMode;

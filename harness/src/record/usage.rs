@@ -1,0 +1,113 @@
+//! The usage manifest: which recordings a complete run used, written under
+//! `target/` at the end of the run and read by `recordings prune`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::error::RecordError;
+use super::mode::InferenceMode;
+use super::store::{FILE_HASH_LEN, write_atomic};
+
+/// Where a run writes its manifest, relative to the workspace root.
+pub(crate) const MANIFEST_PATH: &str = "target/stack-harness/recordings-used.json";
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub(crate) struct UsageManifest {
+    /// The recordings directory the run used, as the proxy saw it.
+    pub(crate) dir: PathBuf,
+    pub(crate) mode: InferenceMode,
+    /// Provider → full keys replayed or written during the run.
+    pub(crate) used: BTreeMap<String, BTreeSet<String>>,
+}
+
+impl UsageManifest {
+    pub(crate) fn record(&mut self, provider: &str, hash: &str) {
+        self.used
+            .entry(provider.to_owned())
+            .or_default()
+            .insert(hash.to_owned());
+    }
+
+    pub(crate) fn count(&self) -> usize {
+        self.used.values().map(BTreeSet::len).sum()
+    }
+
+    /// Whether `<dir>/<provider>/<hash16>.json` is one of the used files.
+    pub(crate) fn uses_file(&self, file: &Path) -> bool {
+        let provider = file
+            .parent()
+            .and_then(Path::file_name)
+            .and_then(|n| n.to_str());
+        let stem = file.file_stem().and_then(|n| n.to_str());
+        let (Some(provider), Some(stem)) = (provider, stem) else {
+            return false;
+        };
+        self.used.get(provider).is_some_and(|hashes| {
+            hashes
+                .iter()
+                .any(|h| h.get(..FILE_HASH_LEN).is_some_and(|prefix| prefix == stem))
+        })
+    }
+
+    pub(crate) fn write(&self, path: &Path) -> Result<(), RecordError> {
+        let mut bytes = serde_json::to_vec_pretty(self).unwrap_or_default();
+        bytes.push(b'\n');
+        write_atomic(path, &bytes)
+    }
+
+    pub(crate) fn read(path: &Path) -> Result<UsageManifest, RecordError> {
+        let bytes = match std::fs::read(path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(RecordError::NoManifest {
+                    path: path.to_owned(),
+                });
+            }
+            Err(e) => return Err(RecordError::io("cannot read usage manifest", path, e)),
+        };
+        serde_json::from_slice(&bytes).map_err(|e| {
+            RecordError::Tool(format!(
+                "corrupt usage manifest `{}`: {e}; run the suite again to rewrite it",
+                path.display()
+            ))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_manifest_round_trips_and_matches_files_by_provider_and_prefix() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("target/stack-harness/recordings-used.json");
+        let mut m = UsageManifest {
+            dir: "recordings".into(),
+            ..UsageManifest::default()
+        };
+        let hash = format!("{}{}", "a".repeat(16), "b".repeat(48));
+        m.record("vllm", &hash);
+        m.record("vllm", &hash);
+        assert_eq!(m.count(), 1);
+        m.write(&path).unwrap();
+        let back = UsageManifest::read(&path).unwrap();
+        assert_eq!(back, m);
+        assert!(back.uses_file(Path::new("recordings/vllm/aaaaaaaaaaaaaaaa.json")));
+        assert!(!back.uses_file(Path::new("recordings/ollama/aaaaaaaaaaaaaaaa.json")));
+        assert!(!back.uses_file(Path::new("recordings/vllm/aaaaaaaaaaaaaaab.json")));
+    }
+
+    #[test]
+    fn a_missing_manifest_says_how_to_make_one() {
+        let err = UsageManifest::read(Path::new("nope/m.json"))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "no usage manifest at `nope/m.json`; run the whole suite in replay mode first (`cargo test --test integration`) so prune knows which recordings are used"
+        );
+    }
+}
