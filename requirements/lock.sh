@@ -1,0 +1,20 @@
+#!/bin/sh
+# Re-resolves the pinned Python requirement sets from their .in files:
+#   requirements/stack.in        -> requirements/stack.txt        (the Llama Stack server)
+#   requirements/local-model.in  -> requirements/local-model.txt  (llama-cpp-python's server extras)
+# Needs uv (`pip install uv`, or the one the harness installs: .stack/tools/bin/uv). Run from anywhere:
+#   sh requirements/lock.sh
+# then commit the .txt files; the harness re-provisions a venv whenever its .txt changes.
+set -eu
+cd "$(dirname "$0")"
+UV=${UV:-$(command -v uv || echo ../.stack/tools/bin/uv)}
+for name in stack local-model; do
+    [ -f "$name.in" ] || continue
+    "$UV" pip compile --quiet --python-version 3.12 --no-header --annotation-style line "$name.in" -o "$name.txt.body"
+    {
+        echo "# Fully pinned from requirements/$name.in for Python 3.12 (linux x86_64); do not edit by hand."
+        echo "# Regenerate with: sh requirements/lock.sh"
+        cat "$name.txt.body"
+    } > "$name.txt"
+    rm "$name.txt.body"
+done
