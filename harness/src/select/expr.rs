@@ -87,42 +87,39 @@ impl KeywordExpr {
     pub(crate) fn matches<S: AsRef<str>>(&self, keywords: &[S]) -> bool {
         match &self.root {
             None => true,
-            Some(node) => eval(node, keywords),
+            Some(node) => eval(node, &lowercase_joined(keywords)),
         }
     }
 }
 
-fn eval<S: AsRef<str>>(node: &Node, keywords: &[S]) -> bool {
-    match node {
-        Node::Ident(needle) => keywords
-            .iter()
-            .any(|k| contains_ignore_case(k.as_ref(), needle)),
-        Node::Not(inner) => !eval(inner, keywords),
-        Node::And(nodes) => nodes.iter().all(|n| eval(n, keywords)),
-        Node::Or(nodes) => nodes.iter().any(|n| eval(n, keywords)),
+/// Every keyword lowercased, one per line. Lowercasing once per trial and
+/// searching one buffer with std's (SIMD) `contains` is several times
+/// faster than a case-folding search of each keyword per identifier, and
+/// no identifier can span two keywords: `\n` is not an identifier character.
+fn lowercase_joined<S: AsRef<str>>(keywords: &[S]) -> String {
+    let len = keywords.iter().map(|k| k.as_ref().len() + 1).sum();
+    let mut joined = String::with_capacity(len);
+    for keyword in keywords {
+        let keyword = keyword.as_ref();
+        if keyword.is_ascii() {
+            let start = joined.len();
+            joined.push_str(keyword);
+            joined[start..].make_ascii_lowercase();
+        } else {
+            joined.push_str(&keyword.to_lowercase());
+        }
+        joined.push('\n');
     }
+    joined
 }
 
-/// `haystack.to_lowercase().contains(needle_lower)`, without allocating in
-/// the common all-ASCII case: trial names are ASCII, and `-k` over ten
-/// thousand trials must stay in the low milliseconds.
-fn contains_ignore_case(haystack: &str, needle_lower: &str) -> bool {
-    if !haystack.is_ascii() {
-        return haystack.to_lowercase().contains(needle_lower);
+fn eval(node: &Node, haystack: &str) -> bool {
+    match node {
+        Node::Ident(needle) => haystack.contains(needle.as_str()),
+        Node::Not(inner) => !eval(inner, haystack),
+        Node::And(nodes) => nodes.iter().all(|n| eval(n, haystack)),
+        Node::Or(nodes) => nodes.iter().any(|n| eval(n, haystack)),
     }
-    let (hay, needle) = (haystack.as_bytes(), needle_lower.as_bytes());
-    let Some((&first, rest)) = needle.split_first() else {
-        return true;
-    };
-    if needle.len() > hay.len() {
-        return false;
-    }
-    // A non-ASCII needle byte never equals an ASCII haystack byte, so the
-    // byte-wise ASCII comparison stays exact.
-    (0..=hay.len() - needle.len()).any(|i| {
-        hay[i].to_ascii_lowercase() == first
-            && hay[i + 1..i + needle.len()].eq_ignore_ascii_case(rest)
-    })
 }
 
 /// A `-k` expression that does not parse, with the position to point at.
@@ -545,21 +542,11 @@ mod tests {
     }
 
     #[test]
-    fn contains_ignore_case_agrees_with_lowercase_contains() {
-        for (hay, needle) in [
-            ("", "a"),
-            ("a", "a"),
-            ("ab", "abc"),
-            ("xAbC", "abc"),
-            ("abab", "bab"),
-            ("ABA", "ba"),
-        ] {
-            assert_eq!(
-                contains_ignore_case(hay, needle),
-                hay.to_lowercase().contains(needle),
-                "{hay:?} / {needle:?}"
-            );
-        }
+    fn an_identifier_never_spans_two_keywords() {
+        let expr = KeywordExpr::parse("bc").expect("valid");
+        assert!(!expr.matches(&["ab", "cd"]));
+        assert!(expr.matches(&["ab", "xBCx"]));
+        assert!(!expr.matches::<&str>(&[]));
     }
 
     #[test]

@@ -5,6 +5,7 @@
 #![cfg_attr(not(test), allow(dead_code))]
 #![allow(unused_imports)]
 
+pub(crate) mod bench_api;
 mod expr;
 mod keywords;
 mod suite;
