@@ -4,8 +4,9 @@
 //! Formats mirror libtest so IDEs and cargo-nextest can parse us:
 //! `pretty` (default), `terse` (`-q`), `json` (libtest's unstable JSON event
 //! stream) and a JUnit XML file (`--junit PATH`) written beside any of them.
-//! `--list` output is [`write_list`]. Every format is checked byte for byte
-//! against a real libtest binary (rustc 1.95) in its unit tests.
+//! `--list` output is [`write_list`]. The unit tests pin every console and
+//! list format byte for byte to what a real libtest binary (rustc 1.95)
+//! prints for the same trials.
 // Wired in by the runner; remove both when used.
 #![cfg_attr(not(test), allow(dead_code))]
 #![allow(unused_imports)]
