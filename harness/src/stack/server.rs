@@ -1,0 +1,508 @@
+//! Running a Llama Stack server: start it for a run.yaml on a port with a
+//! per-session state directory, wait for `GET /v1/health`, and stop it.
+//!
+//! ```text
+//! port free? ──no──> healthy stack there? ──yes──> error: reuse it (the caller's job)
+//!     │ yes                     └──no──> error: port held by something else
+//!     v
+//! spawn (own session, log file) ──> poll /v1/health ──200──> StackServer
+//!                      exits ──> error + log tail    deadline ──> error + log tail
+//! ```
+#![cfg_attr(not(test), allow(dead_code))] // wired in by the session supervisor; remove when used
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::launcher::Launcher;
+use crate::process::{self, DEFAULT_GRACE, Probe, ProcessError, Progress, Service, Spawn};
+
+/// How long a stack may take to answer `/v1/health` (it is ~7 s here; a
+/// cold first start after provisioning compiles bytecode and takes longer).
+pub(crate) const DEFAULT_DEADLINE: Duration = Duration::from_secs(180);
+
+/// Marks a state directory as ours, so a fresh session may empty it.
+const STATE_MARKER: &str = ".stack-harness-state";
+
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ServerError {
+    #[error(
+        "port {port} is in use by something that is not a healthy Llama Stack ({}); stop it \
+         or use `server:{config}:<other port>`",
+        describe_health(probe)
+    )]
+    PortHeld {
+        port: u16,
+        probe: Probe,
+        config: String,
+    },
+    #[error(
+        "a healthy Llama Stack already listens on port {port}; reuse it with \
+         `--stack-config=http://127.0.0.1:{port}`, stop it, or use `server:{config}:<other port>`"
+    )]
+    StackAlreadyThere { port: u16, config: String },
+    #[error(
+        "bad environment entry `{entry}`: expected KEY=VALUE, e.g. `VLLM_URL=http://127.0.0.1:8000/v1`"
+    )]
+    BadEnv { entry: String },
+    #[error("`{}` is not a file; give the path of a run.yaml", path.display())]
+    NoConfig { path: PathBuf },
+    #[error("cannot {action} `{}`: {source}", path.display())]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        source: io::Error,
+    },
+    #[error(transparent)]
+    Process(#[from] ProcessError),
+}
+
+/// Everything needed to start one stack server.
+#[derive(Clone, Debug)]
+pub(crate) struct ServerOptions {
+    pub launcher: Launcher,
+    /// Where the launcher's bare program names live: the venv's `bin/`.
+    pub bin_dir: PathBuf,
+    pub run_yaml: PathBuf,
+    /// For messages: `server:<config>:<port>`.
+    pub config_name: String,
+    pub port: u16,
+    /// Values for the run.yaml's `${env.X}`; they win over ours.
+    pub env: Vec<(String, String)>,
+    /// Per-session state: SQLite stores, files, HOME. Emptied at start when a
+    /// previous session of ours left it behind.
+    pub state_dir: PathBuf,
+    pub log: PathBuf,
+    pub tiktoken_cache: Option<PathBuf>,
+    pub deadline: Duration,
+}
+
+impl ServerOptions {
+    /// Defaults under `<project_root>/target/stack-harness/`: the log in
+    /// `logs/stack-<port>.log`, state in `state/stack-<port>/`.
+    pub(crate) fn new(
+        project_root: &Path,
+        bin_dir: &Path,
+        run_yaml: &Path,
+        config_name: &str,
+        port: u16,
+    ) -> Self {
+        let base = project_root.join("target").join("stack-harness");
+        Self {
+            launcher: Launcher::llama_stack(),
+            bin_dir: bin_dir.to_owned(),
+            run_yaml: run_yaml.to_owned(),
+            config_name: config_name.to_owned(),
+            port,
+            env: Vec::new(),
+            state_dir: base.join("state").join(format!("stack-{port}")),
+            log: base.join("logs").join(format!("stack-{port}.log")),
+            tiktoken_cache: None,
+            deadline: DEFAULT_DEADLINE,
+        }
+    }
+}
+
+/// Parses `KEY=VALUE` entries (from `--env` or a setup's defaults).
+pub(crate) fn parse_env(entries: &[String]) -> Result<Vec<(String, String)>, ServerError> {
+    entries
+        .iter()
+        .map(|entry| match entry.split_once('=') {
+            Some((k, v)) if !k.is_empty() && !k.contains(char::is_whitespace) => {
+                Ok((k.to_owned(), v.to_owned()))
+            }
+            _ => Err(ServerError::BadEnv {
+                entry: entry.clone(),
+            }),
+        })
+        .collect()
+}
+
+/// A running stack server we started. Dropping it stops it; [`StackServer::detach`]
+/// leaves it running for a later session to reuse.
+#[derive(Debug)]
+pub(crate) struct StackServer {
+    service: Service,
+    base_url: String,
+    port: u16,
+}
+
+impl StackServer {
+    pub(crate) fn start(options: &ServerOptions, progress: &Progress) -> Result<Self, ServerError> {
+        let port = options.port;
+        let base_url = format!("http://127.0.0.1:{port}");
+        if !options.run_yaml.is_file() {
+            return Err(ServerError::NoConfig {
+                path: options.run_yaml.clone(),
+            });
+        }
+        if !process::port_is_free(port) {
+            let probe = health(&base_url);
+            let config = options.config_name.clone();
+            return Err(if probe == Probe::Status(200) {
+                ServerError::StackAlreadyThere { port, config }
+            } else {
+                ServerError::PortHeld {
+                    port,
+                    probe,
+                    config,
+                }
+            });
+        }
+        let dirs = StateDirs::prepare(&options.state_dir)?;
+        let _ = fs::remove_file(&options.log); // one session per log: its tail is about this start
+        let launcher = &options.launcher;
+        let mut spec = Spawn::new(
+            "Llama Stack",
+            launcher.program(&options.bin_dir),
+            &options.log,
+        )
+        .args(launcher.args(&options.run_yaml, port))
+        .cwd(&dirs.root)
+        .env("SQLITE_STORE_DIR", &dirs.sqlite)
+        .env("FILES_STORAGE_DIR", &dirs.files)
+        .env("HOME", &dirs.home)
+        // Logs reach the file as they happen, not when a buffer fills.
+        .env("PYTHONUNBUFFERED", "1")
+        .env("LLAMA_STACK_PORT", port.to_string());
+        if let Some(cache) = &options.tiktoken_cache {
+            spec = spec.env("TIKTOKEN_CACHE_DIR", cache);
+        }
+        for (k, v) in launcher.env(&options.run_yaml, port, &dirs.root) {
+            spec = spec.env(k, v);
+        }
+        for (k, v) in &options.env {
+            spec = spec.env(k, v);
+        }
+        progress.say(format!(
+            "starting Llama Stack ({}) on 127.0.0.1:{port}; log: {}",
+            options.run_yaml.display(),
+            options.log.display()
+        ));
+        let mut service = process::spawn(&spec)?;
+        let took =
+            service.wait_until_ok(&format!("{base_url}/v1/health"), options.deadline, progress)?;
+        progress.say(format!(
+            "Llama Stack is healthy on {base_url} after {:.1} s",
+            took.as_secs_f64()
+        ));
+        Ok(Self {
+            service,
+            base_url,
+            port,
+        })
+    }
+
+    /// `http://127.0.0.1:<port>`, without `/v1`.
+    pub(crate) fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    pub(crate) fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The server's pid, which is also its process group id.
+    pub(crate) fn pid(&self) -> u32 {
+        self.service.pid()
+    }
+
+    pub(crate) fn log_path(&self) -> &Path {
+        self.service.log_path()
+    }
+
+    /// SIGTERM to its process group, SIGKILL after 5 s.
+    pub(crate) fn stop(&mut self) -> Result<(), ServerError> {
+        Ok(self.service.stop(DEFAULT_GRACE)?)
+    }
+
+    /// Leaves it running; stop it later with `process::stop_group(pid, ..)`.
+    pub(crate) fn detach(self) -> u32 {
+        self.service.detach()
+    }
+}
+
+/// `GET <base_url>/v1/health`, as shown in messages.
+pub(crate) fn health(base_url: &str) -> Probe {
+    process::probe(
+        &format!("{}/v1/health", base_url.trim_end_matches('/')),
+        Duration::from_secs(2),
+    )
+}
+
+fn describe_health(probe: &Probe) -> String {
+    match probe {
+        Probe::Status(code) => format!("GET /v1/health answered {code}"),
+        other => format!("GET /v1/health: {other}"),
+    }
+}
+
+/// True when a stack at `base_url` (e.g. `http://127.0.0.1:8321`) answers its health check.
+pub(crate) fn is_healthy(base_url: &str) -> bool {
+    health(base_url) == Probe::Status(200)
+}
+
+/// The per-session directories handed to the stack through its environment.
+struct StateDirs {
+    root: PathBuf,
+    sqlite: PathBuf,
+    files: PathBuf,
+    home: PathBuf,
+}
+
+impl StateDirs {
+    /// Creates `root` (emptying it first when an earlier session of ours left
+    /// it; a directory without our marker is never deleted).
+    fn prepare(root: &Path) -> Result<Self, ServerError> {
+        let io_err = |action, path: &Path| {
+            let path = path.to_owned();
+            move |source| ServerError::Io {
+                action,
+                path,
+                source,
+            }
+        };
+        if root.join(STATE_MARKER).is_file() {
+            fs::remove_dir_all(root).map_err(io_err("empty the state directory", root))?;
+        }
+        let dirs = Self {
+            root: root.to_owned(),
+            sqlite: root.join("sqlite"),
+            files: root.join("files"),
+            home: root.join("home"),
+        };
+        for dir in [&dirs.sqlite, &dirs.files, &dirs.home] {
+            fs::create_dir_all(dir).map_err(io_err("create", dir))?;
+        }
+        let marker = root.join(STATE_MARKER);
+        fs::write(
+            &marker,
+            "state of a Llama Stack started by stack-harness; emptied at its next start\n",
+        )
+        .map_err(io_err("write", &marker))?;
+        Ok(dirs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Read, Write};
+    use std::net::{Ipv4Addr, TcpListener};
+
+    use super::*;
+
+    fn fake(dir: &Path, script: &str, port: u16) -> ServerOptions {
+        let mut options = ServerOptions::new(
+            dir,
+            Path::new("/unused"),
+            &dir.join("run.yaml"),
+            "starter",
+            port,
+        );
+        fs::write(&options.run_yaml, "version: 2\n").unwrap();
+        options.launcher = Launcher {
+            name: "custom".to_owned(),
+            program: "/bin/sh".to_owned(),
+            args: vec![
+                "-c".to_owned(),
+                script.to_owned(),
+                "sh".to_owned(),
+                "{config}".to_owned(),
+            ],
+            env: Vec::new(),
+        };
+        options
+    }
+
+    /// A listener answering every request with `status`, holding a port.
+    fn holder(status: &'static str) -> u16 {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            for mut stream in listener.incoming().flatten() {
+                let _ = stream.read(&mut [0u8; 1024]);
+                let _ = write!(stream, "HTTP/1.1 {status}\r\nContent-Length: 0\r\n\r\n");
+            }
+        });
+        port
+    }
+
+    #[test]
+    fn a_server_that_exits_during_start_up_shows_its_log_tail() {
+        let dir = tempfile::tempdir().unwrap();
+        let port = process::free_port().unwrap();
+        let options = fake(
+            dir.path(),
+            "echo \"loading $1\"; echo boom >&2; exit 3",
+            port,
+        );
+        let err = StackServer::start(&options, &Progress::silent()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "Llama Stack exited during start-up (exit status: 3); last 40 lines of `{log}`:\n\
+                 --- stack-harness: starting /bin/sh -c echo \"loading $1\"; echo boom >&2; exit 3 sh {cfg}\n\
+                 loading {cfg}\nboom",
+                log = options.log.display(),
+                cfg = options.run_yaml.display()
+            )
+        );
+    }
+
+    #[test]
+    fn a_server_that_never_gets_healthy_fails_at_the_deadline() {
+        let dir = tempfile::tempdir().unwrap();
+        let port = process::free_port().unwrap();
+        let mut options = fake(dir.path(), "echo 'still importing'; exec sleep 30", port);
+        options.deadline = Duration::from_millis(300);
+        let err = StackServer::start(&options, &Progress::silent()).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.starts_with(&format!(
+                "Llama Stack did not answer 200 on http://127.0.0.1:{port}/v1/health within 0 s \
+                 (last try: connection refused); last 40 lines of `{}`:\n",
+                options.log.display()
+            )),
+            "{text}"
+        );
+        assert!(text.ends_with("\nstill importing"), "{text}");
+    }
+
+    #[test]
+    fn a_port_held_by_something_else_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let port = holder("404 Not Found");
+        let err =
+            StackServer::start(&fake(dir.path(), "exit 0", port), &Progress::silent()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "port {port} is in use by something that is not a healthy Llama Stack (GET \
+                 /v1/health answered 404); stop it or use `server:starter:<other port>`"
+            )
+        );
+        let port = holder("200 OK");
+        let err =
+            StackServer::start(&fake(dir.path(), "exit 0", port), &Progress::silent()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "a healthy Llama Stack already listens on port {port}; reuse it with \
+                 `--stack-config=http://127.0.0.1:{port}`, stop it, or use `server:starter:<other port>`"
+            )
+        );
+        assert!(is_healthy(&format!("http://127.0.0.1:{port}/")));
+    }
+
+    #[test]
+    fn a_healthy_server_gets_its_state_dirs_and_environment() {
+        let Ok(python3) = which("python3") else {
+            return;
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let port = process::free_port().unwrap();
+        // A stand-in stack: logs its environment, then answers 200 on any GET.
+        let server = format!(
+            "import http.server, os\n\
+             for k in ('SQLITE_STORE_DIR', 'FILES_STORAGE_DIR', 'HOME', 'TIKTOKEN_CACHE_DIR', 'VLLM_URL'):\n\
+             \x20   print(k, os.environ.get(k), flush=True)\n\
+             class H(http.server.BaseHTTPRequestHandler):\n\
+             \x20   def do_GET(self):\n\
+             \x20       self.send_response(200); self.end_headers()\n\
+             http.server.HTTPServer(('127.0.0.1', {port}), H).serve_forever()\n"
+        );
+        let mut options = fake(dir.path(), "", port);
+        options.launcher.program = python3.display().to_string();
+        options.launcher.args = vec!["-c".to_owned(), server];
+        options.env = parse_env(&["VLLM_URL=http://127.0.0.1:9/v1".to_owned()]).unwrap();
+        options.tiktoken_cache = Some(dir.path().join("tk"));
+        let mut stack = StackServer::start(&options, &Progress::silent()).unwrap();
+        assert_eq!(stack.base_url(), format!("http://127.0.0.1:{port}"));
+        assert_eq!(stack.port(), port);
+        assert!(is_healthy(stack.base_url()));
+        let state = &options.state_dir;
+        let log = fs::read_to_string(stack.log_path()).unwrap();
+        for line in [
+            format!("SQLITE_STORE_DIR {}", state.join("sqlite").display()),
+            format!("FILES_STORAGE_DIR {}", state.join("files").display()),
+            format!("HOME {}", state.join("home").display()),
+            format!("TIKTOKEN_CACHE_DIR {}", dir.path().join("tk").display()),
+            "VLLM_URL http://127.0.0.1:9/v1".to_owned(),
+        ] {
+            assert!(log.contains(&line), "{line:?} not in {log}");
+        }
+        let pid = stack.pid();
+        stack.stop().unwrap();
+        assert!(!process::group_is_alive(pid));
+        assert!(!is_healthy(&format!("http://127.0.0.1:{port}")));
+
+        // Detached, it outlives its handle until its group is stopped.
+        let stack = StackServer::start(&options, &Progress::silent()).unwrap();
+        let pid = stack.detach();
+        assert!(is_healthy(&format!("http://127.0.0.1:{port}")));
+        process::stop_group(pid, DEFAULT_GRACE).unwrap();
+        assert!(!process::group_is_alive(pid));
+    }
+
+    fn which(name: &str) -> Result<PathBuf, ()> {
+        std::env::split_paths(&std::env::var_os("PATH").ok_or(())?)
+            .map(|d| d.join(name))
+            .find(|p| p.is_file())
+            .ok_or(())
+    }
+
+    #[test]
+    fn env_entries_must_be_key_value() {
+        assert_eq!(
+            parse_env(&["A=1".to_owned(), "B==2".to_owned(), "C=".to_owned()]).unwrap(),
+            [
+                ("A".to_owned(), "1".to_owned()),
+                ("B".to_owned(), "=2".to_owned()),
+                ("C".to_owned(), String::new())
+            ]
+        );
+        assert_eq!(
+            parse_env(&["VLLM_URL".to_owned()]).unwrap_err().to_string(),
+            "bad environment entry `VLLM_URL`: expected KEY=VALUE, e.g. `VLLM_URL=http://127.0.0.1:8000/v1`"
+        );
+        assert!(parse_env(&["=x".to_owned()]).is_err());
+    }
+
+    #[test]
+    fn only_our_own_state_directories_are_emptied() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("state");
+        StateDirs::prepare(&root).unwrap();
+        fs::write(root.join("sqlite/kvstore.db"), "old").unwrap();
+        StateDirs::prepare(&root).unwrap();
+        assert!(!root.join("sqlite/kvstore.db").exists());
+
+        let theirs = dir.path().join("theirs");
+        fs::create_dir_all(&theirs).unwrap();
+        fs::write(theirs.join("keep"), "").unwrap();
+        StateDirs::prepare(&theirs).unwrap();
+        assert!(theirs.join("keep").exists());
+    }
+
+    #[test]
+    fn a_missing_run_yaml_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = ServerOptions::new(
+            dir.path(),
+            dir.path(),
+            &dir.path().join("nope.yaml"),
+            "x",
+            1,
+        );
+        assert_eq!(
+            StackServer::start(&options, &Progress::silent())
+                .unwrap_err()
+                .to_string(),
+            format!(
+                "`{}` is not a file; give the path of a run.yaml",
+                dir.path().join("nope.yaml").display()
+            )
+        );
+    }
+}
