@@ -1,6 +1,9 @@
 //! The system under test: which stack to use (`--stack-config`), its run.yaml,
 //! and provisioning, starting, reusing and stopping the real Llama Stack
 //! server.
+// The `--stack-config` grammar and the run.yaml model (see each file).
+pub(crate) mod config;
+pub(crate) mod run_yaml;
 // Provisioning, launching and running the stack server (see each file).
 pub(crate) mod launcher;
 pub(crate) mod provision;
