@@ -50,9 +50,6 @@ pub(crate) enum RecordError {
         source: std::io::Error,
     },
 
-    #[error("unknown provider `{name}`; the proxy knows: {known}")]
-    UnknownProvider { name: String, known: String },
-
     #[error("the recording proxy at `{base}` failed on `{endpoint}`: {problem}")]
     Control {
         base: String,

@@ -25,7 +25,8 @@ pub(crate) struct Miss {
     /// The normalised request body, as hashed.
     pub(crate) body: Value,
     pub(crate) nearest: Option<Nearest>,
-    /// Set when a recording exists but cannot be used (corrupt).
+    /// Why the request failed although it has (or just got) a recording:
+    /// a corrupt file, a failed write. A sentence.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) problem: Option<String>,
 }
@@ -101,9 +102,8 @@ pub(crate) fn render(miss: &Miss, test: &str, command_prefix: &str) -> String {
         miss.method, miss.path, miss.provider
     );
     if let Some(problem) = &miss.problem {
-        out.push_str(&format!(
-            "the recording exists but cannot be used: {problem}\n"
-        ));
+        out.push_str(problem);
+        out.push('\n');
     }
     let others: Vec<&str> = miss
         .tests
@@ -201,7 +201,8 @@ record it with:
     fn a_miss_without_recordings_shows_the_body_and_other_tests() {
         let mut m = miss(None);
         m.tests.push("it's::parallel".into());
-        m.problem = Some("corrupt recording `x.json`: EOF".into());
+        m.problem =
+            Some("the recording exists but cannot be used: corrupt recording `x.json`: EOF".into());
         assert_eq!(
             render(&m, "it's::parallel", CMD),
             "no recording for POST /v1/chat/completions (provider `vllm`, hash 1a2b3c4d5e6f7a8b) requested by test `it's::parallel`

@@ -80,6 +80,13 @@ mod tests {
             assert_eq!(mode.to_string().parse::<InferenceMode>().unwrap(), mode);
         }
         assert_eq!(InferenceMode::default(), InferenceMode::Replay);
+        let network: Vec<bool> = InferenceMode::ALL
+            .iter()
+            .map(|m| m.uses_network())
+            .collect();
+        assert_eq!(network, [false, true, true, true]);
+        let writes: Vec<bool> = InferenceMode::ALL.iter().map(|m| m.writes()).collect();
+        assert_eq!(writes, [false, true, true, false]);
     }
 
     #[test]

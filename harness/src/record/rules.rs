@@ -155,6 +155,19 @@ fn one_line(message: &str) -> String {
         .join("; ")
 }
 
+/// The last line of a regex error ("error: unclosed group"), which is
+/// the useful part of its multi-line rendering.
+fn regex_problem(error: &regex::Error) -> String {
+    let text = error.to_string();
+    let last = text
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or_default();
+    last.strip_prefix("error: ").unwrap_or(last).to_owned()
+}
+
 fn parse_rule(value: Value) -> Result<Rule, String> {
     let raw: RawRule = serde_json::from_value(value)
         .map_err(|e| format!("{e}; a rule has `name`, `path` and/or `regex`, and `replace`"))?;
@@ -174,7 +187,7 @@ fn parse_rule(value: Value) -> Result<Rule, String> {
                 return Err("`regex` is empty; it would match everywhere".to_owned());
             }
             Regex::new(&pattern)
-                .map_err(|e| format!("bad `regex` `{pattern}`: {}", one_line(&e.to_string())))
+                .map_err(|e| format!("bad `regex` `{pattern}`: {}", regex_problem(&e)))
         })
         .transpose()?;
     if regex.is_none() && paths.is_empty() {
@@ -243,7 +256,7 @@ mod tests {
             ),
             (
                 "rules:\n  - regex: 'file-('\n    replace: x\n",
-                "invalid normalisation rule `rules[0]` in `recordings/normalize.yaml`: bad `regex` `file-(`: regex parse error:; file-(; ^; error: unclosed group",
+                "invalid normalisation rule `rules[0]` in `recordings/normalize.yaml`: bad `regex` `file-(`: unclosed group",
             ),
             (
                 "rules:\n  - regex: 'a'\n",

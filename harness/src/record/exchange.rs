@@ -1,0 +1,427 @@
+//! One provider request through the proxy: key it, then replay it, forward
+//! it, or forward and store it, according to the mode.
+
+use std::io;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures::{SinkExt as _, StreamExt as _};
+use http_body_util::{BodyExt as _, StreamBody};
+use hyper::body::{Frame, Incoming};
+use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
+use hyper::{Request, Response, StatusCode};
+use url::Url;
+
+use super::key::{Body, RequestParts, key_of_normalized, normalized_body, sorted_query};
+use super::miss::{Miss, find_nearest};
+use super::mode::InferenceMode;
+use super::proxy::{ProxyBody, RunConfig, Shared, full, json_error};
+use super::store::{
+    FILE_HASH_LEN, Recording, StoredBody, StoredRequest, StoredResponse, is_event_stream,
+};
+
+/// Request headers never forwarded: hop-by-hop ones, and those the upstream
+/// client sets itself. `accept-encoding` is dropped so the upstream answers
+/// uncompressed and recordings stay readable.
+const NOT_FORWARDED: [&str; 11] = [
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "host",
+    "accept-encoding",
+];
+
+/// What a request is, once read.
+struct Incoming_ {
+    head: hyper::http::request::Parts,
+    /// As received: this is what the upstream gets.
+    raw_body: Bytes,
+    /// Redacted: this is what is keyed and stored.
+    parts: RequestParts,
+    hash: String,
+    normalized: serde_json::Value,
+    tests: Vec<String>,
+}
+
+pub(super) async fn handle(
+    shared: Arc<Shared>,
+    provider: String,
+    rest: String,
+    req: Request<Incoming>,
+) -> Response<ProxyBody> {
+    let Some(upstream) = shared.upstreams.get(&provider).cloned() else {
+        return json_error(
+            StatusCode::NOT_FOUND,
+            &format!(
+                "stack-harness: unknown provider `{provider}`; the proxy knows: {}",
+                shared.provider_names().join(", ")
+            ),
+        );
+    };
+    // Attribution is decided on arrival, before the body is read.
+    let tests = shared.session().attribution();
+    let config = shared.config();
+    let (head, body) = req.into_parts();
+    let raw_body = match body.collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(e) => {
+            return json_error(
+                StatusCode::BAD_REQUEST,
+                &format!("stack-harness: cannot read the request body: {e}"),
+            );
+        }
+    };
+    let redactor = &config.rules.redactor;
+    let body = match Body::from_bytes(&raw_body) {
+        Body::Json(mut value) => {
+            redactor.redact_json(&mut value);
+            Body::Json(value)
+        }
+        Body::Bytes(bytes) => Body::Bytes(redactor.redact_bytes(&bytes)),
+        Body::Empty => Body::Empty,
+    };
+    let query = sorted_query(head.uri.query())
+        .into_iter()
+        .map(|(k, v)| {
+            (
+                redactor.redact_str(&k).into_owned(),
+                redactor.redact_str(&v).into_owned(),
+            )
+        })
+        .collect();
+    let parts = RequestParts {
+        method: head.method.to_string(),
+        path: format!("/{rest}"),
+        query,
+        body,
+    };
+    let normalized = normalized_body(&config.rules, &parts.body);
+    let hash = key_of_normalized(&provider, &parts, normalized.clone());
+    let request = Incoming_ {
+        head,
+        raw_body,
+        parts,
+        hash,
+        normalized,
+        tests,
+    };
+
+    let replayable = matches!(
+        config.mode,
+        InferenceMode::Replay | InferenceMode::RecordIfMissing
+    );
+    let mut problem = None;
+    if replayable {
+        match config.store.load(&provider, &request.hash) {
+            Ok(Some(recording)) => {
+                shared.session().used(&provider, &request.hash);
+                return replay(&recording);
+            }
+            Ok(None) => {}
+            Err(e) => problem = Some(format!("the recording exists but cannot be used: {e}")),
+        }
+    }
+    match (config.mode, upstream) {
+        (InferenceMode::Replay, _) => miss(&shared, &config, &provider, request, problem).await,
+        (mode, Some(url)) => {
+            forward(&shared, &config, &provider, &url, request, mode.writes()).await
+        }
+        (mode, None) => json_error(
+            StatusCode::BAD_REQUEST,
+            &format!(
+                "stack-harness: provider `{provider}` has no upstream URL, so mode `{mode}` cannot forward {} {}; give the provider a real URL or use --inference-mode=replay",
+                request.parts.method, request.parts.path
+            ),
+        ),
+    }
+}
+
+/// Answers from a recording: streams one body frame per event.
+fn replay(recording: &Recording) -> Response<ProxyBody> {
+    let status = StatusCode::from_u16(recording.response.status).unwrap_or(StatusCode::OK);
+    let content_type = recording.response.content_type.as_deref();
+    if let Some(events) = &recording.response.events {
+        let frames: Vec<Result<Frame<Bytes>, io::Error>> = events
+            .iter()
+            .map(|e| Ok(Frame::data(Bytes::from(e.to_wire()))))
+            .collect();
+        let body = StreamBody::new(futures::stream::iter(frames)).boxed_unsync();
+        let mut response = Response::new(body);
+        *response.status_mut() = status;
+        set_content_type(response.headers_mut(), content_type);
+        return response;
+    }
+    match recording.response.body.to_body() {
+        Ok(body) => full(status, content_type, body.to_bytes()),
+        Err(problem) => json_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &format!(
+                "stack-harness: recording {} is corrupt: {problem}",
+                recording.hash
+            ),
+        ),
+    }
+}
+
+fn set_content_type(headers: &mut HeaderMap, content_type: Option<&str>) {
+    if let Some(value) = content_type.and_then(|ct| HeaderValue::from_str(ct).ok()) {
+        headers.insert(header::CONTENT_TYPE, value);
+    }
+}
+
+/// Records the miss for the running tests and answers 404, which the
+/// OpenAI SDK does not retry (it retries 5xx twice); a corrupt recording is
+/// a 500 so that it is not mistaken for a missing one.
+async fn miss(
+    shared: &Shared,
+    config: &Arc<RunConfig>,
+    provider: &str,
+    request: Incoming_,
+    problem: Option<String>,
+) -> Response<ProxyBody> {
+    let nearest = {
+        let (config, provider) = (config.clone(), provider.to_owned());
+        let (method, path, body) = (
+            request.parts.method.clone(),
+            request.parts.path.clone(),
+            request.normalized.clone(),
+        );
+        tokio::task::spawn_blocking(move || {
+            find_nearest(
+                config.store.dir(),
+                &config.rules,
+                &provider,
+                &method,
+                &path,
+                &body,
+            )
+        })
+        .await
+        .ok()
+        .flatten()
+    };
+    let short = &request.hash[..FILE_HASH_LEN];
+    let message = format!(
+        "stack-harness: no recording for {} {} (provider {provider}, hash {short}); see the test output for the diff and the command that records it",
+        request.parts.method, request.parts.path
+    );
+    let status = if problem.is_some() {
+        StatusCode::INTERNAL_SERVER_ERROR
+    } else {
+        StatusCode::NOT_FOUND
+    };
+    shared.session().add_miss(Miss {
+        tests: request.tests,
+        method: request.parts.method,
+        path: request.parts.path,
+        provider: provider.to_owned(),
+        hash: request.hash,
+        body: request.normalized,
+        nearest,
+        problem,
+    });
+    json_error(status, &message)
+}
+
+fn upstream_url(base: &Url, rest: &str, query: Option<&str>) -> Url {
+    let mut url = base.clone();
+    let path = format!("{}/{rest}", base.path().trim_end_matches('/'));
+    url.set_path(&path);
+    url.set_query(query);
+    url
+}
+
+fn forwarded_headers(headers: &HeaderMap) -> HeaderMap {
+    let mut out = HeaderMap::new();
+    for (name, value) in headers {
+        if !NOT_FORWARDED.contains(&name.as_str()) && name != header::CONTENT_LENGTH {
+            out.append(HeaderName::from(name), value.clone());
+        }
+    }
+    out
+}
+
+/// Sends the request upstream and answers with its response; when `store`,
+/// the exchange is written before the stack sees the end of the response.
+async fn forward(
+    shared: &Arc<Shared>,
+    config: &Arc<RunConfig>,
+    provider: &str,
+    base: &Url,
+    request: Incoming_,
+    store: bool,
+) -> Response<ProxyBody> {
+    let rest = request.parts.path.trim_start_matches('/');
+    let url = upstream_url(base, rest, request.head.uri.query());
+    let http = match shared.http() {
+        Ok(http) => http,
+        Err(problem) => {
+            return json_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &format!("stack-harness: {problem}"),
+            );
+        }
+    };
+    let sent = http
+        .request(request.head.method.clone(), url.clone())
+        .headers(forwarded_headers(&request.head.headers))
+        .body(request.raw_body.clone())
+        .send()
+        .await;
+    let upstream = match sent {
+        Ok(response) => response,
+        Err(e) => return unreachable(provider, &url, &e),
+    };
+    let status = upstream.status();
+    let content_type = upstream
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let pending = store.then(|| Pending {
+        shared: shared.clone(),
+        config: config.clone(),
+        provider: provider.to_owned(),
+        hash: request.hash.clone(),
+        request: StoredRequest {
+            body: StoredBody::from_body(&request.parts.body),
+            method: request.parts.method.clone(),
+            path: request.parts.path.clone(),
+            query: request.parts.query.clone(),
+        },
+        normalized: request.normalized.clone(),
+        tests: request.tests.clone(),
+        status: status.as_u16(),
+        content_type: content_type.clone(),
+    });
+
+    if is_event_stream(content_type.as_deref()) {
+        return tee_stream(upstream, status, content_type, pending);
+    }
+    let bytes = match upstream.bytes().await {
+        Ok(bytes) => bytes,
+        Err(e) => return unreachable(provider, &url, &e),
+    };
+    if let Some(pending) = pending
+        && let Err(problem) = pending.save(bytes.to_vec()).await
+    {
+        return json_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &format!("stack-harness: recording the response failed: {problem}"),
+        );
+    }
+    full(status, content_type.as_deref(), bytes)
+}
+
+fn unreachable(provider: &str, url: &Url, error: &reqwest::Error) -> Response<ProxyBody> {
+    let mut message =
+        format!("stack-harness: upstream of provider `{provider}` failed at `{url}`: {error}");
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        message.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    json_error(StatusCode::BAD_GATEWAY, &message)
+}
+
+/// Forwards a stream chunk by chunk as it arrives, keeping a copy to store.
+fn tee_stream(
+    upstream: reqwest::Response,
+    status: StatusCode,
+    content_type: Option<String>,
+    pending: Option<Pending>,
+) -> Response<ProxyBody> {
+    let (mut tx, rx) = futures::channel::mpsc::channel::<Result<Frame<Bytes>, io::Error>>(16);
+    tokio::spawn(async move {
+        let mut chunks = upstream.bytes_stream();
+        let mut copy = Vec::new();
+        let mut stack_listening = true;
+        while let Some(chunk) = chunks.next().await {
+            match chunk {
+                Ok(bytes) => {
+                    if pending.is_some() {
+                        copy.extend_from_slice(&bytes);
+                    }
+                    // Keep reading after the stack hangs up, so the
+                    // recording is complete.
+                    if stack_listening && tx.send(Ok(Frame::data(bytes))).await.is_err() {
+                        stack_listening = false;
+                    }
+                }
+                Err(e) => {
+                    // An incomplete stream is never stored.
+                    let _ = tx.send(Err(io::Error::other(e))).await;
+                    return;
+                }
+            }
+        }
+        if let Some(pending) = pending {
+            let _ = pending.save(copy).await;
+        }
+        drop(tx);
+    });
+    let mut response = Response::new(StreamBody::new(rx).boxed_unsync());
+    *response.status_mut() = status;
+    set_content_type(response.headers_mut(), content_type.as_deref());
+    response
+}
+
+/// An exchange waiting for its response body before being written.
+struct Pending {
+    shared: Arc<Shared>,
+    config: Arc<RunConfig>,
+    provider: String,
+    hash: String,
+    request: StoredRequest,
+    normalized: serde_json::Value,
+    tests: Vec<String>,
+    status: u16,
+    content_type: Option<String>,
+}
+
+impl Pending {
+    /// Writes the exchange; a failure is also reported to the running
+    /// tests as a miss, since a streamed answer has already begun.
+    async fn save(self, body: Vec<u8>) -> Result<(), String> {
+        let response = StoredResponse::from_upstream(
+            self.status,
+            self.content_type,
+            &body,
+            &self.config.rules.redactor,
+        );
+        let recording = Recording {
+            hash: self.hash.clone(),
+            provider: self.provider.clone(),
+            request: self.request.clone(),
+            response,
+            used_by: self.tests.clone(),
+        };
+        let store = self.config.store.clone();
+        let saved = match tokio::task::spawn_blocking(move || store.save(recording)).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(e) => Err(format!("the task writing it failed: {e}")),
+        };
+        let mut session = self.shared.session();
+        match saved {
+            Ok(()) => session.used(&self.provider, &self.hash),
+            Err(ref e) => session.add_miss(Miss {
+                tests: self.tests,
+                method: self.request.method,
+                path: self.request.path,
+                provider: self.provider,
+                hash: self.hash,
+                body: self.normalized,
+                nearest: None,
+                problem: Some(format!("recording the response failed: {e}")),
+            }),
+        }
+        saved
+    }
+}
