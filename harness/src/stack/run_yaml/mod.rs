@@ -17,6 +17,7 @@ mod model;
 mod node;
 mod pinned;
 mod read;
+mod storage;
 mod synth;
 mod validate;
 

@@ -97,6 +97,7 @@ pub(crate) enum Backend {
     },
     SqlSqlite {
         db_path: String,
+        pool_pre_ping: bool,
     },
     KvRedis {
         namespace: Option<String>,

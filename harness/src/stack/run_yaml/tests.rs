@@ -423,6 +423,14 @@ fn every_validation_message() {
             "run.yaml:23: storage.backends.kv_default.db_path: missing; a `kv_sqlite` backend needs it".to_owned(),
         ),
         (
+            with("db_path: /tmp/s/sql.db}", "db_path: /tmp/s/sql.db, pool_pre_ping: maybe}"),
+            "run.yaml:24: storage.backends.sql_default.pool_pre_ping: expected a boolean, found string `maybe`".to_owned(),
+        ),
+        (
+            with("    config:\n      base_url: ${env.VLLM_URL:=http://127.0.0.1:18080/v1}\n", "    config: null\n"),
+            "run.yaml:10: providers.inference[0].config: expected a mapping, found null".to_owned(),
+        ),
+        (
             with("    provider_id: vllm\nserver", "    provider_id: vllm\n    model_type: chat\nserver"),
             "run.yaml:32: registered_resources.models[0].model_type: unknown model type `chat`; valid types: embedding, llm, rerank".to_owned(),
         ),
