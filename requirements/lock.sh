@@ -10,7 +10,9 @@ cd "$(dirname "$0")"
 UV=${UV:-$(command -v uv || echo ../.stack/tools/bin/uv)}
 for name in stack local-model; do
     [ -f "$name.in" ] || continue
-    "$UV" pip compile --quiet --python-version 3.12 --no-header --annotation-style line "$name.in" -o "$name.txt.body"
+    # --find-links: llama-cpp-python's metadata comes from the harness-built wheel, not a 10-minute sdist build.
+    "$UV" pip compile --quiet --python-version 3.12 --no-header --annotation-style line \
+        --find-links ../.stack/wheels --only-binary llama-cpp-python "$name.in" -o "$name.txt.body"
     {
         echo "# Fully pinned from requirements/$name.in for Python 3.12 (linux x86_64); do not edit by hand."
         echo "# Regenerate with: sh requirements/lock.sh"

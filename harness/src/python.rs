@@ -309,11 +309,16 @@ fn is_current(dir: &Path, key: &str) -> bool {
 /// What the stamp holds: everything that decides the venv's content.
 fn stamp_key(spec: &VenvSpec<'_>, python: &Python) -> Result<String, PythonError> {
     let requirements = fs::read(spec.requirements).map_err(io_err("read", spec.requirements))?;
+    // The venv's own path is part of it: console scripts carry it in their
+    // shebangs, so a moved venv must be rebuilt.
     let mut key = format!(
-        "requirements-sha256 {}\npython {} {}\n",
+        "requirements-sha256 {}\npython {} {}\nvenv {}\n",
         hex::encode(Sha256::digest(&requirements)),
         python.path.display(),
-        python.version_string()
+        python.version_string(),
+        std::path::absolute(spec.dir)
+            .unwrap_or_else(|_| spec.dir.to_owned())
+            .display()
     );
     if let Some(dir) = spec.find_links {
         let mut wheels: Vec<String> = fs::read_dir(dir)
@@ -413,7 +418,7 @@ fn install_with_uv(
         sync.arg("--find-links").arg(dir);
     }
     for package in spec.binary_only {
-        sync.args(["--no-build-package", package]);
+        sync.args(["--only-binary", package]);
     }
     run_logged(uv_env(&mut sync), progress).map_err(fail)
 }
