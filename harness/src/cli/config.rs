@@ -1,0 +1,797 @@
+//! The resolved configuration of one run: every option of ours from its flag,
+//! else its environment variable, else `stack-harness.toml`, else the chosen
+//! `--setup`, else the built-in default. IDEs and cargo-nextest never pass our
+//! flags, so the variables and the file are how they reach a run.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::args::{ColorArg, FormatArg, RawArgs};
+use super::setup::{self, Setup};
+use crate::record::InferenceMode;
+use crate::registry::Param;
+use crate::report::{ColorChoice, Format};
+use crate::select::{KeywordError, KeywordExpr, Suite};
+
+/// The project defaults file, at the repository root.
+pub(crate) const DEFAULTS_FILE: &str = "stack-harness.toml";
+
+/// One option of ours: its flag, variable and defaults-file key.
+#[derive(Debug)]
+pub(crate) struct OptionSpec {
+    pub flag: &'static str,
+    pub env: &'static str,
+}
+
+impl OptionSpec {
+    /// The key in `stack-harness.toml`: the flag without its dashes.
+    pub(crate) fn key(&self) -> &'static str {
+        self.flag.trim_start_matches('-')
+    }
+}
+
+macro_rules! options {
+    ($($id:ident = $flag:literal, $env:literal, $help:literal;)*) => {
+        // The help strings document the table here; the README carries them.
+        mod opt {
+            use super::OptionSpec;
+            $(pub(crate) const $id: OptionSpec = OptionSpec { flag: $flag, env: $env };)*
+        }
+        /// Every option of ours, in README order.
+        pub(crate) const OPTIONS: &[OptionSpec] = &[$(opt::$id),*];
+    };
+}
+
+options! {
+    STACK_CONFIG = "--stack-config", "LLAMA_STACK_CONFIG", "which stack (default `server:ci-tests`)";
+    INFERENCE_MODE = "--inference-mode", "LLAMA_STACK_TEST_INFERENCE_MODE", "replay (default), record, record-if-missing, live";
+    RECORD_DIR = "--record-dir", "LLAMA_STACK_TEST_RECORDING_DIR", "recordings directory (default `recordings/`)";
+    RECORDER = "--recorder", "LLAMA_STACK_TEST_RECORDER", "proxy (default) or stack";
+    SETUP = "--setup", "LLAMA_STACK_TEST_SETUP", "model and environment defaults: local, ollama, vllm, gpt";
+    SUITE = "--suite", "LLAMA_STACK_TEST_SUITE", "collect one suite: base, responses, vision";
+    KEYWORD = "-k", "LLAMA_STACK_TEST_K", "pytest-style keyword expression";
+    TEXT_MODEL = "--text-model", "LLAMA_STACK_TEST_TEXT_MODEL", "comma-separated text models";
+    VISION_MODEL = "--vision-model", "LLAMA_STACK_TEST_VISION_MODEL", "comma-separated vision models";
+    EMBEDDING_MODEL = "--embedding-model", "LLAMA_STACK_TEST_EMBEDDING_MODEL", "comma-separated embedding models";
+    SAFETY_SHIELD = "--safety-shield", "LLAMA_STACK_TEST_SAFETY_SHIELD", "comma-separated safety shields";
+    JUDGE_MODEL = "--judge-model", "LLAMA_STACK_TEST_JUDGE_MODEL", "comma-separated judge models";
+    EMBEDDING_DIMENSION = "--embedding-dimension", "LLAMA_STACK_TEST_EMBEDDING_DIMENSION", "the embedding models' dimension";
+    ENV = "--env", "LLAMA_STACK_TEST_ENV", "KEY=VALUE for the stack (repeatable; the variable takes a comma-separated list)";
+    TEST_TIMEOUT = "--test-timeout", "LLAMA_STACK_TEST_TIMEOUT", "per-test deadline in seconds (default 300)";
+    JUNIT = "--junit", "LLAMA_STACK_TEST_JUNIT", "write a JUnit XML report to this path";
+    KEEP_SERVER = "--keep-server", "LLAMA_STACK_TEST_KEEP_SERVER", "leave the stack running after the run (true/false)";
+    LAUNCHER = "--launcher", "LLAMA_STACK_TEST_LAUNCHER", "llama-stack (default) or ogx";
+    HEALTH_TIMEOUT = "--health-timeout", "LLAMA_STACK_TEST_HEALTH_TIMEOUT", "seconds to wait for the stack's health (default 180)";
+}
+
+/// Where a value came from, for error messages.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Origin {
+    Flag(&'static str),
+    Env(&'static str),
+    File(&'static str),
+    Setup(&'static str),
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Origin::Flag(flag) => write!(f, "{flag}"),
+            Origin::Env(var) => write!(f, "{var}"),
+            Origin::File(key) => write!(f, "`{key}` in {DEFAULTS_FILE}"),
+            Origin::Setup(name) => write!(f, "--setup={name}"),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub(crate) enum ConfigError {
+    #[error("invalid value `{value}` for {option} (from {origin}): expected {expected}")]
+    InvalidValue {
+        option: &'static str,
+        origin: Origin,
+        value: String,
+        expected: &'static str,
+    },
+    #[error("unknown setup `{name}` (from {origin}); known setups: {known}")]
+    UnknownSetup {
+        name: String,
+        origin: Origin,
+        known: String,
+    },
+    #[error("{message} (from {origin})")]
+    Suite { message: String, origin: Origin },
+    #[error("{message} (from {origin})")]
+    Mode { message: String, origin: Origin },
+    #[error(
+        "invalid --env `{entry}` (from {origin}): expected KEY=VALUE with KEY made of letters, digits and `_`"
+    )]
+    BadEnv { entry: String, origin: Origin },
+    #[error("{0}")]
+    Keyword(#[from] KeywordError),
+    #[error("cannot read {path}: {message}")]
+    DefaultsFile { path: String, message: String },
+    #[error("{path}: unknown key `{key}`; known keys: {known}")]
+    DefaultsKey {
+        path: String,
+        key: String,
+        known: String,
+    },
+}
+
+/// How ignored tests are treated (`--ignored`, `--include-ignored`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RunIgnored {
+    No,
+    Only,
+    Also,
+}
+
+/// Who records the model traffic.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Recorder {
+    /// The harness's proxy: works for a stack in any language, one format.
+    Proxy,
+    /// The stack's own recorder (`LLAMA_STACK_TEST_INFERENCE_MODE` passed on).
+    Stack,
+}
+
+/// The model parameters tests are run with; each list may be empty.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Models {
+    lists: BTreeMap<Param, Vec<String>>,
+    pub embedding_dimension: Option<u32>,
+}
+
+impl Models {
+    pub(crate) fn values(&self, param: Param) -> &[String] {
+        self.lists.get(&param).map_or(&[], Vec::as_slice)
+    }
+}
+
+/// The resolved run.
+#[derive(Debug)]
+pub(crate) struct Config {
+    pub project_root: PathBuf,
+    // selection
+    pub filters: Vec<String>,
+    pub exact: bool,
+    pub skip: Vec<String>,
+    pub run_ignored: RunIgnored,
+    pub keyword: Option<KeywordExpr>,
+    pub suite: Option<Suite>,
+    // running and reporting
+    pub list: bool,
+    pub format: Format,
+    pub color: ColorChoice,
+    pub nocapture: bool,
+    pub show_output: bool,
+    pub test_threads: usize,
+    pub test_timeout: Duration,
+    pub junit: Option<PathBuf>,
+    // the session
+    pub models: Models,
+    pub setup: Option<&'static Setup>,
+    pub stack_config: String,
+    pub env: Vec<(String, String)>,
+    pub keep_server: bool,
+    pub launcher: String,
+    pub health_timeout: Duration,
+    pub inference_mode: InferenceMode,
+    pub record_dir: PathBuf,
+    pub recorder: Recorder,
+}
+
+/// The defaults file, parsed: key → value as text (lists for `env`).
+#[derive(Debug, Default)]
+pub(crate) struct Defaults {
+    values: BTreeMap<String, Vec<String>>,
+}
+
+impl Defaults {
+    /// Reads `stack-harness.toml` from the project root; a missing file is
+    /// an empty one.
+    pub(crate) fn load(project_root: &Path) -> Result<Defaults, ConfigError> {
+        let path = project_root.join(DEFAULTS_FILE);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Defaults::parse(&text),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Defaults::default()),
+            Err(e) => Err(ConfigError::DefaultsFile {
+                path: DEFAULTS_FILE.into(),
+                message: e.to_string(),
+            }),
+        }
+    }
+
+    pub(crate) fn parse(text: &str) -> Result<Defaults, ConfigError> {
+        let table: toml::Table =
+            text.parse()
+                .map_err(|e: toml::de::Error| ConfigError::DefaultsFile {
+                    path: DEFAULTS_FILE.into(),
+                    message: e.to_string().trim_end().to_owned(),
+                })?;
+        let mut values = BTreeMap::new();
+        for (key, value) in table {
+            if !OPTIONS.iter().any(|o| o.key() == key) {
+                let known = OPTIONS
+                    .iter()
+                    .map(OptionSpec::key)
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                return Err(ConfigError::DefaultsKey {
+                    path: DEFAULTS_FILE.into(),
+                    key,
+                    known,
+                });
+            }
+            let texts = match value {
+                toml::Value::Array(items) => items.iter().map(scalar).collect::<Option<Vec<_>>>(),
+                other => scalar(&other).map(|s| vec![s]),
+            };
+            let texts = texts.ok_or_else(|| ConfigError::DefaultsFile {
+                path: DEFAULTS_FILE.into(),
+                message: format!("`{key}` must be a string, number, boolean or a list of them"),
+            })?;
+            values.insert(key, texts);
+        }
+        Ok(Defaults { values })
+    }
+}
+
+fn scalar(value: &toml::Value) -> Option<String> {
+    match value {
+        toml::Value::String(s) => Some(s.clone()),
+        toml::Value::Integer(i) => Some(i.to_string()),
+        toml::Value::Boolean(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// Resolves one option through flag → variable → file.
+struct Resolver<'a> {
+    env: &'a dyn Fn(&str) -> Option<String>,
+    defaults: &'a Defaults,
+}
+
+impl Resolver<'_> {
+    fn get(&self, spec: &OptionSpec, flag: Option<String>) -> Option<(String, Origin)> {
+        if let Some(v) = flag {
+            return Some((v, Origin::Flag(spec.flag)));
+        }
+        if let Some(v) = (self.env)(spec.env).filter(|v| !v.is_empty()) {
+            return Some((v, Origin::Env(spec.env)));
+        }
+        self.defaults
+            .values
+            .get(spec.key())
+            .and_then(|v| v.first().cloned())
+            .map(|v| (v, Origin::File(spec.key())))
+    }
+
+    fn list(&self, spec: &OptionSpec, flags: &[String]) -> Vec<(String, Origin)> {
+        if !flags.is_empty() {
+            return flags
+                .iter()
+                .map(|v| (v.clone(), Origin::Flag(spec.flag)))
+                .collect();
+        }
+        if let Some(v) = (self.env)(spec.env).filter(|v| !v.is_empty()) {
+            return v
+                .split(',')
+                .map(|s| (s.trim().to_owned(), Origin::Env(spec.env)))
+                .collect();
+        }
+        self.defaults
+            .values
+            .get(spec.key())
+            .map(|vs| {
+                vs.iter()
+                    .map(|v| (v.clone(), Origin::File(spec.key())))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+fn parse_secs(spec: &OptionSpec, value: &str, origin: Origin) -> Result<Duration, ConfigError> {
+    match value.trim().parse::<u64>() {
+        Ok(secs) if secs > 0 => Ok(Duration::from_secs(secs)),
+        _ => Err(ConfigError::InvalidValue {
+            option: spec.flag,
+            origin,
+            value: value.to_owned(),
+            expected: "a whole number of seconds, at least 1",
+        }),
+    }
+}
+
+fn parse_bool(spec: &OptionSpec, value: &str, origin: Origin) -> Result<bool, ConfigError> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" | "" => Ok(false),
+        _ => Err(ConfigError::InvalidValue {
+            option: spec.flag,
+            origin,
+            value: value.to_owned(),
+            expected: "true or false",
+        }),
+    }
+}
+
+fn parse_env_entry(entry: &str, origin: Origin) -> Result<(String, String), ConfigError> {
+    let bad = || ConfigError::BadEnv {
+        entry: entry.to_owned(),
+        origin: origin.clone(),
+    };
+    let (key, value) = entry.split_once('=').ok_or_else(bad)?;
+    let valid_key = key
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !valid_key {
+        return Err(bad());
+    }
+    Ok((key.to_owned(), value.to_owned()))
+}
+
+/// Splits a comma-separated model list, dropping blanks and repeats (a
+/// repeated value would make two trials with the same name).
+fn split_list(value: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for item in value.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        if !out.iter().any(|o| o == item) {
+            out.push(item.to_owned());
+        }
+    }
+    out
+}
+
+const MODEL_OPTIONS: [(Param, &OptionSpec); 6] = [
+    (Param::TextModel, &opt::TEXT_MODEL),
+    (Param::VisionModel, &opt::VISION_MODEL),
+    (Param::EmbeddingModel, &opt::EMBEDDING_MODEL),
+    (Param::SafetyShield, &opt::SAFETY_SHIELD),
+    (Param::JudgeModel, &opt::JUDGE_MODEL),
+    (Param::EmbeddingDimension, &opt::EMBEDDING_DIMENSION),
+];
+
+impl Config {
+    /// Resolves `args` against the environment (`env`) and the defaults file.
+    pub(crate) fn resolve(
+        args: RawArgs,
+        env: &dyn Fn(&str) -> Option<String>,
+        defaults: &Defaults,
+        project_root: &Path,
+    ) -> Result<Config, ConfigError> {
+        let r = Resolver { env, defaults };
+
+        let setup = match r.get(&opt::SETUP, args.setup.clone()) {
+            None => None,
+            Some((name, origin)) => {
+                Some(setup::find(&name).ok_or_else(|| ConfigError::UnknownSetup {
+                    name,
+                    origin,
+                    known: setup::names(),
+                })?)
+            }
+        };
+
+        let mut models = Models::default();
+        for (param, spec) in MODEL_OPTIONS {
+            let flag = match param {
+                Param::TextModel => args.text_model.clone(),
+                Param::VisionModel => args.vision_model.clone(),
+                Param::EmbeddingModel => args.embedding_model.clone(),
+                Param::SafetyShield => args.safety_shield.clone(),
+                Param::JudgeModel => args.judge_model.clone(),
+                Param::EmbeddingDimension => args.embedding_dimension.clone(),
+            };
+            let resolved = r.get(spec, flag).or_else(|| {
+                let s = setup?;
+                s.model(param)
+                    .map(|v| (v.to_owned(), Origin::Setup(s.name)))
+            });
+            let Some((value, origin)) = resolved else {
+                continue;
+            };
+            if param == Param::EmbeddingDimension {
+                let dim = value
+                    .trim()
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|d| *d > 0)
+                    .ok_or_else(|| ConfigError::InvalidValue {
+                        option: spec.flag,
+                        origin,
+                        value: value.clone(),
+                        expected: "a positive integer",
+                    })?;
+                models.embedding_dimension = Some(dim);
+            } else {
+                models.lists.insert(param, split_list(&value));
+            }
+        }
+
+        let suite = match r.get(&opt::SUITE, args.suite.clone()) {
+            None => None,
+            Some((name, origin)) => {
+                Some(Suite::from_name(&name).map_err(|e| ConfigError::Suite {
+                    message: e.to_string(),
+                    origin,
+                })?)
+            }
+        };
+        let keyword = match r.get(&opt::KEYWORD, args.keyword.clone()) {
+            Some((expr, _)) if !expr.trim().is_empty() => Some(KeywordExpr::parse(&expr)?),
+            _ => None,
+        };
+
+        let inference_mode = match r.get(&opt::INFERENCE_MODE, args.inference_mode.clone()) {
+            None => InferenceMode::Replay,
+            Some((v, origin)) => v.parse::<InferenceMode>().map_err(|e| ConfigError::Mode {
+                message: e.to_string(),
+                origin,
+            })?,
+        };
+        let recorder = match r.get(&opt::RECORDER, args.recorder.clone()) {
+            None => Recorder::Proxy,
+            Some((v, origin)) => match v.as_str() {
+                "proxy" => Recorder::Proxy,
+                "stack" => Recorder::Stack,
+                _ => {
+                    return Err(ConfigError::InvalidValue {
+                        option: opt::RECORDER.flag,
+                        origin,
+                        value: v,
+                        expected: "`proxy` or `stack`",
+                    });
+                }
+            },
+        };
+        let record_dir = r
+            .get(
+                &opt::RECORD_DIR,
+                args.record_dir.as_ref().map(|p| p.display().to_string()),
+            )
+            .map_or_else(
+                || project_root.join("recordings"),
+                |(v, _)| project_root.join(v),
+            );
+
+        // The setup's environment comes first so that --env and friends win.
+        let mut env_list = setup.map(|s| s.env(env)).unwrap_or_default();
+        for (entry, origin) in r.list(&opt::ENV, &args.env) {
+            let (key, value) = parse_env_entry(&entry, origin)?;
+            env_list.retain(|(k, _)| *k != key);
+            env_list.push((key, value));
+        }
+
+        let test_timeout = match r.get(&opt::TEST_TIMEOUT, args.test_timeout.clone()) {
+            None => Duration::from_secs(300),
+            Some((v, origin)) => parse_secs(&opt::TEST_TIMEOUT, &v, origin)?,
+        };
+        let health_timeout = match r.get(&opt::HEALTH_TIMEOUT, args.health_timeout.clone()) {
+            None => Duration::from_secs(180),
+            Some((v, origin)) => parse_secs(&opt::HEALTH_TIMEOUT, &v, origin)?,
+        };
+        let keep_server = match r.get(
+            &opt::KEEP_SERVER,
+            args.keep_server.then(|| "true".to_owned()),
+        ) {
+            None => false,
+            Some((v, origin)) => parse_bool(&opt::KEEP_SERVER, &v, origin)?,
+        };
+        let launcher = match r.get(&opt::LAUNCHER, args.launcher.clone()) {
+            None => "llama-stack".to_owned(),
+            Some((v, _)) if v == "llama-stack" || v == "ogx" => v,
+            Some((v, origin)) => {
+                return Err(ConfigError::InvalidValue {
+                    option: opt::LAUNCHER.flag,
+                    origin,
+                    value: v,
+                    expected: "`llama-stack` or `ogx`",
+                });
+            }
+        };
+        let junit = r
+            .get(
+                &opt::JUNIT,
+                args.junit.as_ref().map(|p| p.display().to_string()),
+            )
+            .map(|(v, _)| PathBuf::from(v));
+        let stack_config = r
+            .get(&opt::STACK_CONFIG, args.stack_config.clone())
+            .map_or_else(|| "server:ci-tests".to_owned(), |(v, _)| v);
+
+        let test_threads = match args.test_threads {
+            Some(0) => {
+                return Err(ConfigError::InvalidValue {
+                    option: "--test-threads",
+                    origin: Origin::Flag("--test-threads"),
+                    value: "0".into(),
+                    expected: "a number of threads, at least 1",
+                });
+            }
+            Some(n) => n,
+            None => match env("RUST_TEST_THREADS") {
+                Some(v) => v
+                    .trim()
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| ConfigError::InvalidValue {
+                        option: "--test-threads",
+                        origin: Origin::Env("RUST_TEST_THREADS"),
+                        value: v.clone(),
+                        expected: "a number of threads, at least 1",
+                    })?,
+                None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            },
+        };
+
+        let format = match (args.format, args.quiet) {
+            (Some(FormatArg::Json), _) => Format::Json,
+            (Some(FormatArg::Terse), _) | (None, true) => Format::Terse,
+            (Some(FormatArg::Pretty), _) | (None, false) => Format::Pretty,
+        };
+        let color = match args.color {
+            Some(ColorArg::Always) => ColorChoice::Always,
+            Some(ColorArg::Never) => ColorChoice::Never,
+            Some(ColorArg::Auto) | None => ColorChoice::Auto,
+        };
+        let run_ignored = match (args.ignored, args.include_ignored) {
+            (_, true) => RunIgnored::Also,
+            (true, false) => RunIgnored::Only,
+            (false, false) => RunIgnored::No,
+        };
+
+        Ok(Config {
+            project_root: project_root.to_owned(),
+            filters: args.filters,
+            exact: args.exact,
+            skip: args.skip,
+            run_ignored,
+            keyword,
+            suite,
+            list: args.list,
+            format,
+            color,
+            nocapture: args.nocapture,
+            show_output: args.show_output,
+            test_threads,
+            test_timeout,
+            junit,
+            models,
+            setup,
+            stack_config,
+            env: env_list,
+            keep_server,
+            launcher,
+            health_timeout,
+            inference_mode,
+            record_dir,
+            recorder,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resolve(line: &str, env: &[(&str, &str)], file: &str) -> Result<Config, ConfigError> {
+        let args =
+            RawArgs::parse_from(std::iter::once("integration").chain(line.split_whitespace()))
+                .expect("test command lines parse");
+        let env: BTreeMap<String, String> = env
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        let defaults = Defaults::parse(file)?;
+        Config::resolve(
+            args,
+            &|k| env.get(k).cloned(),
+            &defaults,
+            Path::new("/repo"),
+        )
+    }
+
+    fn ok(line: &str, env: &[(&str, &str)], file: &str) -> Config {
+        resolve(line, env, file).unwrap_or_else(|e| panic!("`{line}` should resolve: {e}"))
+    }
+
+    fn err(line: &str, env: &[(&str, &str)], file: &str) -> String {
+        match resolve(line, env, file) {
+            Ok(_) => panic!("`{line}` should fail"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn flag_beats_variable_beats_file() {
+        let file = "stack-config = \"server:from-file\"\ntext-model = \"file-model\"";
+        let env = [
+            ("LLAMA_STACK_CONFIG", "server:from-env"),
+            ("LLAMA_STACK_TEST_TEXT_MODEL", "env-model"),
+        ];
+        assert_eq!(ok("", &[], file).stack_config, "server:from-file");
+        assert_eq!(ok("", &env, file).stack_config, "server:from-env");
+        assert_eq!(
+            ok("--stack-config=server:flag", &env, file).stack_config,
+            "server:flag"
+        );
+        assert_eq!(
+            ok("", &env, file).models.values(Param::TextModel),
+            ["env-model"]
+        );
+        assert_eq!(
+            ok("--text-model a,b", &env, file)
+                .models
+                .values(Param::TextModel),
+            ["a", "b"]
+        );
+        assert_eq!(ok("", &[], "").stack_config, "server:ci-tests");
+    }
+
+    #[test]
+    fn setup_prefills_and_explicit_values_win() {
+        let c = ok("--setup local", &[], "");
+        assert_eq!(c.models.values(Param::TextModel), ["vllm/smollm2-135m"]);
+        assert_eq!(c.models.embedding_dimension, Some(576));
+        let c = ok("--setup local --text-model mine", &[], "");
+        assert_eq!(c.models.values(Param::TextModel), ["mine"]);
+        let c = ok(
+            "",
+            &[("LLAMA_STACK_TEST_EMBEDDING_DIMENSION", "384")],
+            "setup = \"local\"",
+        );
+        assert_eq!(c.models.embedding_dimension, Some(384));
+        let c = ok("--setup ollama --env VLLM_URL=http://elsewhere/v1", &[], "");
+        assert!(
+            c.env
+                .contains(&("VLLM_URL".into(), "http://elsewhere/v1".into()))
+        );
+        assert_eq!(c.env.iter().filter(|(k, _)| k == "VLLM_URL").count(), 1);
+    }
+
+    #[test]
+    fn model_lists_are_split_trimmed_and_deduplicated() {
+        let c = ok("--text-model a,,b,a", &[], "");
+        assert_eq!(c.models.values(Param::TextModel), ["a", "b"]);
+        assert!(c.models.values(Param::VisionModel).is_empty());
+    }
+
+    #[test]
+    fn env_entries_come_from_flags_or_the_variable() {
+        let c = ok("--env A=1 --env B=x=y", &[], "");
+        assert_eq!(
+            c.env,
+            [
+                ("A".to_owned(), "1".to_owned()),
+                ("B".to_owned(), "x=y".to_owned())
+            ]
+        );
+        let c = ok("", &[("LLAMA_STACK_TEST_ENV", "A=1,B=2")], "");
+        assert_eq!(c.env.len(), 2);
+        let c = ok("", &[], "env = [\"C=3\"]");
+        assert_eq!(c.env, [("C".to_owned(), "3".to_owned())]);
+    }
+
+    #[test]
+    fn every_bad_value_gets_the_message_a_user_sees() {
+        assert_eq!(
+            err("--env FOO", &[], ""),
+            "invalid --env `FOO` (from --env): expected KEY=VALUE with KEY made of letters, digits and `_`"
+        );
+        assert_eq!(
+            err("", &[("LLAMA_STACK_TEST_ENV", "1X=2")], ""),
+            "invalid --env `1X=2` (from LLAMA_STACK_TEST_ENV): expected KEY=VALUE with KEY made of letters, digits and `_`"
+        );
+        assert_eq!(
+            err("--setup cloud", &[], ""),
+            "unknown setup `cloud` (from --setup); known setups: local, ollama, vllm, gpt"
+        );
+        assert_eq!(
+            err("", &[], "setup = \"cloud\""),
+            "unknown setup `cloud` (from `setup` in stack-harness.toml); known setups: local, ollama, vllm, gpt"
+        );
+        assert_eq!(
+            err("--test-timeout soon", &[], ""),
+            "invalid value `soon` for --test-timeout (from --test-timeout): expected a whole number of seconds, at least 1"
+        );
+        assert_eq!(
+            err("", &[("LLAMA_STACK_TEST_TIMEOUT", "0")], ""),
+            "invalid value `0` for --test-timeout (from LLAMA_STACK_TEST_TIMEOUT): expected a whole number of seconds, at least 1"
+        );
+        assert_eq!(
+            err("--embedding-dimension=-3", &[], ""),
+            "invalid value `-3` for --embedding-dimension (from --embedding-dimension): expected a positive integer"
+        );
+        assert_eq!(
+            err("--launcher docker", &[], ""),
+            "invalid value `docker` for --launcher (from --launcher): expected `llama-stack` or `ogx`"
+        );
+        assert_eq!(
+            err("--recorder tape", &[], ""),
+            "invalid value `tape` for --recorder (from --recorder): expected `proxy` or `stack`"
+        );
+        assert_eq!(
+            err("", &[("LLAMA_STACK_TEST_KEEP_SERVER", "maybe")], ""),
+            "invalid value `maybe` for --keep-server (from LLAMA_STACK_TEST_KEEP_SERVER): expected true or false"
+        );
+        assert_eq!(
+            err("--test-threads 0", &[], ""),
+            "invalid value `0` for --test-threads (from --test-threads): expected a number of threads, at least 1"
+        );
+    }
+
+    #[test]
+    fn mode_suite_and_keyword_errors_name_their_origin() {
+        let e = err("", &[("LLAMA_STACK_TEST_INFERENCE_MODE", "tape")], "");
+        assert!(e.starts_with("unknown inference mode `tape`"), "{e}");
+        assert!(e.ends_with("(from LLAMA_STACK_TEST_INFERENCE_MODE)"), "{e}");
+        let e = err("--suite everything", &[], "");
+        assert!(e.starts_with("unknown suite `everything`"), "{e}");
+        assert!(e.ends_with("(from --suite)"), "{e}");
+        assert!(err("-k (chat", &[], "").contains('^'));
+    }
+
+    #[test]
+    fn the_defaults_file_is_checked() {
+        assert_eq!(
+            err("", &[], "stack_config = \"x\"")
+                .split("; known keys")
+                .next(),
+            Some("stack-harness.toml: unknown key `stack_config`")
+        );
+        assert!(err("", &[], "setup = ").starts_with("cannot read stack-harness.toml: "));
+        assert_eq!(
+            err("", &[], "setup = { a = 1 }"),
+            "cannot read stack-harness.toml: `setup` must be a string, number, boolean or a list of them"
+        );
+    }
+
+    #[test]
+    fn the_readme_documents_every_option_with_its_variable() {
+        let readme = include_str!("../../../README.md");
+        for o in OPTIONS {
+            let row = readme
+                .lines()
+                .find(|l| l.starts_with(&format!("| `{}", o.flag)))
+                .unwrap_or_else(|| panic!("README has no table row for {}", o.flag));
+            assert!(
+                row.contains(&format!("`{}`", o.env)),
+                "README's row for {} lacks {}",
+                o.flag,
+                o.env
+            );
+        }
+        assert!(readme.contains(DEFAULTS_FILE));
+    }
+
+    #[test]
+    fn libtest_flags_map_to_run_options() {
+        let c = ok("-q", &[], "");
+        assert_eq!(c.format, Format::Terse);
+        let c = ok("--format json -Z unstable-options", &[], "");
+        assert_eq!(c.format, Format::Json);
+        assert_eq!(ok("--ignored", &[], "").run_ignored, RunIgnored::Only);
+        assert_eq!(
+            ok("--ignored --include-ignored", &[], "").run_ignored,
+            RunIgnored::Also
+        );
+        assert_eq!(ok("", &[("RUST_TEST_THREADS", "3")], "").test_threads, 3);
+        assert_eq!(
+            ok("--test-threads 2", &[("RUST_TEST_THREADS", "3")], "").test_threads,
+            2
+        );
+        assert_eq!(ok("", &[], "").test_timeout, Duration::from_secs(300));
+        assert_eq!(
+            ok("--record-dir rec2", &[], "").record_dir,
+            Path::new("/repo/rec2")
+        );
+    }
+}
