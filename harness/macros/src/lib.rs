@@ -16,10 +16,12 @@
 //!   `tests/integration/test_cases/`;
 //! - `xfail = "reason"`: known to fail; passing fails loudly;
 //! - `ignore = "reason"`: run only with `--ignored`/`--include-ignored`;
-//! - `timeout = SECS`: overrides `--test-timeout`.
+//! - `timeout = SECS`: overrides `--test-timeout`;
+//! - `stack = false`: the test never talks to the stack, so a run of only
+//!   such tests starts no server.
 
 use proc_macro::TokenStream;
-use proc_macro2::{Span, TokenStream as TokenStream2};
+use proc_macro2::TokenStream as TokenStream2;
 use quote::{format_ident, quote, quote_spanned};
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
@@ -52,6 +54,7 @@ struct Args {
     xfail: Option<LitStr>,
     ignore: Option<LitStr>,
     timeout: Option<LitInt>,
+    stack: Option<syn::LitBool>,
 }
 
 impl Parse for Args {
@@ -71,13 +74,17 @@ impl Parse for Args {
                     let content;
                     parenthesized!(content in input);
                     let marks = Punctuated::<Ident, Token![,]>::parse_terminated(&content)?;
-                    args.marks.extend(marks.iter().map(|m| LitStr::new(&m.to_string(), m.span())));
+                    args.marks
+                        .extend(marks.iter().map(|m| LitStr::new(&m.to_string(), m.span())));
                 }
                 "cases" | "xfail" | "ignore" => {
                     input.parse::<Token![=]>()?;
                     let value: LitStr = input.parse()?;
                     if value.value().trim().is_empty() {
-                        return Err(syn::Error::new(value.span(), format!("`{name}` needs a non-empty string")));
+                        return Err(syn::Error::new(
+                            value.span(),
+                            format!("`{name}` needs a non-empty string"),
+                        ));
                     }
                     let slot = match name.as_str() {
                         "cases" => &mut args.cases,
@@ -88,11 +95,18 @@ impl Parse for Args {
                         return Err(syn::Error::new(key.span(), format!("`{name}` given twice")));
                     }
                 }
+                "stack" => {
+                    input.parse::<Token![=]>()?;
+                    args.stack = Some(input.parse()?);
+                }
                 "timeout" => {
                     input.parse::<Token![=]>()?;
                     let secs: LitInt = input.parse()?;
                     if secs.base10_parse::<u64>()? == 0 {
-                        return Err(syn::Error::new(secs.span(), "`timeout` must be at least 1 second"));
+                        return Err(syn::Error::new(
+                            secs.span(),
+                            "`timeout` must be at least 1 second",
+                        ));
                     }
                     args.timeout = Some(secs);
                 }
@@ -101,7 +115,7 @@ impl Parse for Args {
                     return Err(syn::Error::new(
                         key.span(),
                         format!(
-                            "unknown argument `{name}`; expected one of {}, marks(..), cases = \"..\", xfail = \"..\", ignore = \"..\", timeout = SECS",
+                            "unknown argument `{name}`; expected one of {}, marks(..), cases = \"..\", xfail = \"..\", ignore = \"..\", timeout = SECS, stack = false",
                             known.join(", ")
                         ),
                     ));
@@ -119,7 +133,10 @@ impl Parse for Args {
 fn expand(args: Args, func: ItemFn) -> syn::Result<TokenStream2> {
     let sig = &func.sig;
     if sig.asyncness.is_none() {
-        return Err(syn::Error::new_spanned(sig.fn_token, "a harness test must be an `async fn`"));
+        return Err(syn::Error::new_spanned(
+            sig.fn_token,
+            "a harness test must be an `async fn`",
+        ));
     }
     if sig.inputs.len() != 1 {
         return Err(syn::Error::new_spanned(
@@ -128,13 +145,20 @@ fn expand(args: Args, func: ItemFn) -> syn::Result<TokenStream2> {
         ));
     }
     if !sig.generics.params.is_empty() {
-        return Err(syn::Error::new_spanned(&sig.generics, "a harness test cannot be generic"));
+        return Err(syn::Error::new_spanned(
+            &sig.generics,
+            "a harness test cannot be generic",
+        ));
     }
     let ident = &sig.ident;
     let fn_name = ident.to_string();
     let static_name = format_ident!("__HARNESS_TEST_{}", fn_name.to_uppercase());
     let needs = args.needs.iter().map(|n| {
-        let variant = PARAMS.iter().find(|(id, _)| n == id).map(|(_, v)| *v).unwrap_or_default();
+        let variant = PARAMS
+            .iter()
+            .find(|(id, _)| n == id)
+            .map(|(_, v)| *v)
+            .unwrap_or_default();
         let variant = Ident::new(variant, n.span());
         quote!(::harness::__private::Param::#variant)
     });
@@ -150,8 +174,9 @@ fn expand(args: Args, func: ItemFn) -> syn::Result<TokenStream2> {
         Some(t) => quote!(::core::option::Option::Some(#t)),
         None => quote!(::core::option::Option::None),
     };
+    let needs_stack = args.stack.as_ref().is_none_or(syn::LitBool::value);
     let line = quote_spanned!(ident.span()=> ::core::line!());
-    let call = quote_spanned!(Span::mixed_site()=> #ident(&ctx).await.map_err(::core::convert::Into::into));
+    let call = quote!(#ident(&ctx).await.map_err(::core::convert::Into::into));
     Ok(quote! {
         // rust-analyzer and RustRover decide syntactically what is a test;
         // rustc never sets `rust_analyzer`, so this only lights up the lens.
@@ -172,6 +197,7 @@ fn expand(args: Args, func: ItemFn) -> syn::Result<TokenStream2> {
             xfail: #xfail,
             ignore: #ignore,
             timeout_secs: #timeout,
+            needs_stack: #needs_stack,
             run: {
                 fn run(
                     ctx: ::std::sync::Arc<::harness::TestContext>,

@@ -1,1 +1,327 @@
-//! catalog
+//! The catalog: every registered test expanded into trials, one per
+//! combination of the model values it needs and per data-driven case.
+//!
+//! A trial's name is the function's module path, then for parametrised
+//! trials `[param=value,...]` (models in parameter order, then `case=id`):
+//! `inference::chat::streaming[text_model=vllm/smollm2-135m,case=capital]`.
+//! `--exact` with the bare module path selects every parametrisation.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use super::cases::{Case, CaseFile};
+use super::def::{Param, TestDef};
+use crate::cli::Models;
+
+/// Why a trial does not run by default.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Ignore {
+    /// `#[harness::test(ignore = "...")]`: runs with `--ignored`.
+    Marked(String),
+    /// A parameter it needs was not given: it cannot run at all.
+    Missing(String),
+}
+
+impl Ignore {
+    pub(crate) fn reason(&self) -> &str {
+        match self {
+            Ignore::Marked(r) | Ignore::Missing(r) => r,
+        }
+    }
+}
+
+/// The values one trial runs with.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct TrialParams {
+    pub models: Vec<(Param, String)>,
+    pub embedding_dimension: Option<u32>,
+    pub case: Option<Arc<Case>>,
+}
+
+/// One runnable (or ignored) instance of a test.
+#[derive(Debug)]
+pub(crate) struct Trial {
+    pub name: String,
+    /// The function's module path, without parameters.
+    pub path: String,
+    pub def: &'static TestDef,
+    pub params: TrialParams,
+    pub ignore: Option<Ignore>,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub(crate) enum CatalogError {
+    #[error(
+        "test `{test}` names cases file `{file}`, which is not under tests/integration/test_cases/ (files there: {known})"
+    )]
+    UnknownCasesFile {
+        test: String,
+        file: String,
+        known: String,
+    },
+    #[error("two tests are named `{0}`")]
+    DuplicateName(String),
+}
+
+/// Every trial of the binary, sorted by name.
+#[derive(Debug)]
+pub(crate) struct Catalog {
+    pub trials: Vec<Trial>,
+}
+
+impl Catalog {
+    pub(crate) fn build(
+        defs: &'static [TestDef],
+        models: &Models,
+        cases: &BTreeMap<String, CaseFile>,
+    ) -> Result<Catalog, CatalogError> {
+        let mut sorted: Vec<&'static TestDef> = defs.iter().collect();
+        sorted.sort_by_cached_key(|d| d.path());
+        let mut trials = Vec::new();
+        for def in sorted {
+            expand(def, models, cases, &mut trials)?;
+        }
+        trials.sort_by(|a, b| a.name.cmp(&b.name));
+        if let Some(w) = trials.windows(2).find(|w| w[0].name == w[1].name) {
+            return Err(CatalogError::DuplicateName(w[0].name.clone()));
+        }
+        Ok(Catalog { trials })
+    }
+}
+
+fn expand(
+    def: &'static TestDef,
+    models: &Models,
+    cases: &BTreeMap<String, CaseFile>,
+    out: &mut Vec<Trial>,
+) -> Result<(), CatalogError> {
+    let path = def.path();
+    let case_list: Vec<Option<Arc<Case>>> = match def.cases {
+        None => vec![None],
+        Some(file) => match cases.get(file) {
+            Some(f) => f.cases.iter().cloned().map(Some).collect(),
+            None => {
+                return Err(CatalogError::UnknownCasesFile {
+                    test: path,
+                    file: file.to_owned(),
+                    known: if cases.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        cases
+                            .keys()
+                            .map(String::as_str)
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    },
+                });
+            }
+        },
+    };
+
+    let mut needs: Vec<Param> = def.needs.to_vec();
+    needs.sort();
+    let missing = needs.iter().find(|p| match p {
+        Param::EmbeddingDimension => models.embedding_dimension.is_none(),
+        p => models.values(**p).is_empty(),
+    });
+    if let Some(param) = missing {
+        let ignore = Ignore::Missing(format!("no {} given", param.flag()));
+        out.push(trial(
+            def,
+            path.clone(),
+            path,
+            TrialParams::default(),
+            Some(ignore),
+        ));
+        return Ok(());
+    }
+
+    // The cartesian product of the list-valued parameters.
+    let mut combos: Vec<Vec<(Param, String)>> = vec![Vec::new()];
+    for param in needs.iter().filter(|p| p.is_list()) {
+        combos = combos
+            .into_iter()
+            .flat_map(|combo| {
+                models.values(*param).iter().map(move |v| {
+                    let mut c = combo.clone();
+                    c.push((*param, v.clone()));
+                    c
+                })
+            })
+            .collect();
+    }
+    let embedding_dimension = needs
+        .contains(&Param::EmbeddingDimension)
+        .then_some(models.embedding_dimension)
+        .flatten();
+    let marked = def.ignore.map(|r| Ignore::Marked(r.to_owned()));
+
+    for combo in &combos {
+        for case in &case_list {
+            let mut ids: Vec<String> = combo
+                .iter()
+                .map(|(p, v)| format!("{}={v}", p.id()))
+                .collect();
+            if let Some(c) = case {
+                ids.push(format!("case={}", c.id));
+            }
+            let name = if ids.is_empty() {
+                path.clone()
+            } else {
+                format!("{path}[{}]", ids.join(","))
+            };
+            let params = TrialParams {
+                models: combo.clone(),
+                embedding_dimension,
+                case: case.clone(),
+            };
+            out.push(trial(def, name, path.clone(), params, marked.clone()));
+        }
+    }
+    Ok(())
+}
+
+fn trial(
+    def: &'static TestDef,
+    name: String,
+    path: String,
+    params: TrialParams,
+    ignore: Option<Ignore>,
+) -> Trial {
+    Trial {
+        name,
+        path,
+        def,
+        params,
+        ignore,
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::registry::TestFn;
+
+    fn never(
+        _: Arc<crate::client::TestContext>,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = anyhow::Result<()>> + Send>> {
+        Box::pin(async { Ok(()) })
+    }
+    const RUN: TestFn = never;
+
+    /// A definition as the macro would write it, for tests.
+    pub(crate) const fn def(
+        module: &'static str,
+        function: &'static str,
+        needs: &'static [Param],
+    ) -> TestDef {
+        TestDef {
+            module,
+            function,
+            file: "tests/integration/x.rs",
+            line: 1,
+            needs,
+            marks: &[],
+            cases: None,
+            xfail: None,
+            ignore: None,
+            timeout_secs: None,
+            needs_stack: true,
+            run: RUN,
+        }
+    }
+
+    fn models(pairs: &[(Param, &str)]) -> Models {
+        let env: BTreeMap<&str, String> = BTreeMap::new();
+        let mut line = vec!["integration".to_owned()];
+        for (p, v) in pairs {
+            line.push(format!("{}={v}", p.flag()));
+        }
+        let args = crate::cli::RawArgs::parse_from(line).expect("parses");
+        crate::cli::Config::resolve(
+            args,
+            &|k| env.get(k).cloned(),
+            &crate::cli::Defaults::default(),
+            std::path::Path::new("/r"),
+        )
+        .expect("resolves")
+        .models
+    }
+
+    fn names(c: &Catalog) -> Vec<&str> {
+        c.trials.iter().map(|t| t.name.as_str()).collect()
+    }
+
+    static PLAIN: [TestDef; 1] = [def("integration::health::basic", "is_ok", &[])];
+    static MODELS: [TestDef; 1] = [def(
+        "integration::inference::chat",
+        "streams",
+        &[Param::TextModel, Param::EmbeddingModel],
+    )];
+
+    #[test]
+    fn plain_tests_are_named_by_module_path_without_the_crate() {
+        let c = Catalog::build(&PLAIN, &Models::default(), &BTreeMap::new()).expect("builds");
+        assert_eq!(names(&c), ["health::basic::is_ok"]);
+    }
+
+    #[test]
+    fn parametrised_tests_run_once_per_combination() {
+        let m = models(&[(Param::TextModel, "a,b"), (Param::EmbeddingModel, "e")]);
+        let c = Catalog::build(&MODELS, &m, &BTreeMap::new()).expect("builds");
+        assert_eq!(
+            names(&c),
+            [
+                "inference::chat::streams[text_model=a,embedding_model=e]",
+                "inference::chat::streams[text_model=b,embedding_model=e]",
+            ]
+        );
+        assert!(
+            c.trials
+                .iter()
+                .all(|t| t.path == "inference::chat::streams" && t.ignore.is_none())
+        );
+    }
+
+    #[test]
+    fn a_missing_parameter_ignores_the_test_with_a_reason() {
+        let m = models(&[(Param::TextModel, "a")]);
+        let c = Catalog::build(&MODELS, &m, &BTreeMap::new()).expect("builds");
+        assert_eq!(names(&c), ["inference::chat::streams"]);
+        assert_eq!(
+            c.trials[0].ignore,
+            Some(Ignore::Missing("no --embedding-model given".into()))
+        );
+    }
+
+    static CASED: [TestDef; 1] = [TestDef {
+        cases: Some("inference/chat.yaml"),
+        marks: &["streaming"],
+        ..def("integration::inference::chat", "cases", &[Param::TextModel])
+    }];
+
+    #[test]
+    fn cases_multiply_trials_and_name_them() {
+        let mut files = BTreeMap::new();
+        files.insert(
+            "inference/chat.yaml".to_owned(),
+            super::super::cases::parse_cases("x", "cases:\n  - id: one\n  - id: Two\n")
+                .expect("parses"),
+        );
+        let m = models(&[(Param::TextModel, "m")]);
+        let c = Catalog::build(&CASED, &m, &files).expect("builds");
+        assert_eq!(
+            names(&c),
+            [
+                "inference::chat::cases[text_model=m,case=Two]",
+                "inference::chat::cases[text_model=m,case=one]"
+            ]
+        );
+
+        let err = Catalog::build(&CASED, &m, &BTreeMap::new()).expect_err("no such file");
+        assert_eq!(
+            err.to_string(),
+            "test `inference::chat::cases` names cases file `inference/chat.yaml`, which is not under tests/integration/test_cases/ (files there: none)"
+        );
+    }
+}

@@ -94,6 +94,9 @@ pub struct TestDef {
     pub ignore: Option<&'static str>,
     /// Overrides `--test-timeout` for this test.
     pub timeout_secs: Option<u64>,
+    /// Whether the test talks to the stack (`stack = false` says it does
+    /// not, so a run of only such tests starts no server).
+    pub needs_stack: bool,
     pub run: TestFn,
 }
 
@@ -107,12 +110,6 @@ impl TestDef {
         } else {
             format!("{module}::{}", self.function)
         }
-    }
-}
-
-impl std::fmt::Debug for TestContext {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TestContext").field("id", &self.id()).finish()
     }
 }
 

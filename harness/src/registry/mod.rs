@@ -6,6 +6,6 @@ mod cases;
 mod catalog;
 mod def;
 
-
-
+pub(crate) use cases::{CaseError, load_cases};
+pub(crate) use catalog::{Catalog, CatalogError, Ignore, Trial, TrialParams};
 pub use def::{Param, TESTS, TestDef, TestFn};
