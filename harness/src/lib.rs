@@ -8,13 +8,19 @@
 //!
 //! ```text
 //! cli (flags, env, defaults file) -> registry (catalog of trials)
-//!     -> select (-k, suites, name filters) -> runner (tokio, deadlines)
+//!     -> select (-k, suites) -> runner (plan, tokio, deadlines)
 //!     -> report (pretty, terse, json, junit) -> ExitCode
 //! ```
 //!
 //! The stack (`stack`) and the record/replay proxy (`record`) are a session
-//! fixture started lazily by the first test that talks to the stack, through
-//! the per-test [`TestContext`] (`client`).
+//! fixture (`session`) started before the first test that needs it and shared,
+//! across processes, by every test through the per-test [`TestContext`].
+//!
+//! Test execution is our own rather than libtest-mimic's: IDEs need libtest's
+//! JSON with `started` events at the real start and `exec_time`, failure text
+//! beginning with a `thread '..' panicked at` line, ignore reasons, per-test
+//! deadlines, several positional filters and a hard error for an `--exact`
+//! name that matches nothing; libtest-mimic 0.8 has none of these.
 
 mod cli;
 mod client;
@@ -26,9 +32,13 @@ mod registry;
 mod report;
 mod runner;
 mod select;
+mod session;
 mod stack;
 
-pub use client::TestContext;
+use std::process::ExitCode;
+
+pub use client::{ApiResponse, StreamEvent, TestContext};
+pub use reqwest;
 pub use stack_harness_macros::test;
 
 /// What a test returns: any error fails it, with its context chain.
@@ -36,8 +46,8 @@ pub type Result<T = ()> = anyhow::Result<T>;
 
 /// Everything a test file needs: `use harness::prelude::*;`.
 pub mod prelude {
-    pub use crate::{Result, TestContext, test};
-    pub use anyhow::{Context as _, bail, ensure};
+    pub use crate::{ApiResponse, Result, StreamEvent, TestContext, test};
+    pub use anyhow::{Context as _, anyhow, bail, ensure};
     pub use serde_json::{Value, json};
 }
 
@@ -46,4 +56,54 @@ pub mod prelude {
 pub mod __private {
     pub use crate::registry::{Param, TESTS, TestDef, TestFn};
     pub use linkme;
+}
+
+/// Benchmark hooks (`harness/benches/`); not a stable API.
+#[doc(hidden)]
+pub mod __bench {
+    pub use crate::select::bench_api::*;
+}
+
+#[doc(hidden)]
+pub use record::tool_main;
+
+/// The test binary's `main`: `harness::main(env!("CARGO_MANIFEST_DIR"))`.
+/// `project_root` is where `run-configs/`, `recordings/`, `tests/` and
+/// `stack-harness.toml` are.
+///
+/// Exit codes: 0 all passed, 101 a test failed (as libtest), 2 bad input
+/// (flags, `-k`, configuration), 130 interrupted.
+pub fn main(project_root: &str) -> ExitCode {
+    if let Some(spec) = std::env::var_os(session::SUPERVISOR_ENV) {
+        return session::supervise(spec.into());
+    }
+    let args = match cli::RawArgs::parse_from(std::env::args_os()) {
+        Ok(args) => args,
+        Err(e) => {
+            // clap formats help, version and usage errors itself.
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(runner::EXIT_USAGE)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    let root = std::path::PathBuf::from(project_root);
+    let config = cli::Defaults::load(&root).and_then(|defaults| {
+        cli::Config::resolve(args, &|k| std::env::var(k).ok(), &defaults, &root)
+    });
+    let config = match config {
+        Ok(c) => c,
+        Err(e) => return fail(&e),
+    };
+    match runner::run(config) {
+        Ok(code) => code,
+        Err(e) => fail(&e),
+    }
+}
+
+fn fail(error: &dyn std::fmt::Display) -> ExitCode {
+    eprintln!("error: {error}");
+    ExitCode::from(runner::EXIT_USAGE)
 }
