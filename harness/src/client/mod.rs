@@ -1,13 +1,250 @@
-//! The per-test context and the shared HTTP client.
+//! The per-test context: the trial's id and parameters, captured output, and
+//! a client for the stack that tags every request with the test id
+//! (`X-LlamaStack-Provider-Data: {"__test_id": ...}`) so a stack recording on
+//! its own side can scope its recordings per test.
 
-/// What a test receives.
+mod response;
+
+use std::fmt::Display;
+use std::sync::{Arc, Mutex};
+
+use anyhow::{Context as _, anyhow};
+use reqwest::Method;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+pub use response::{ApiResponse, StreamEvent};
+
+use crate::registry::{Param, TrialParams};
+use crate::session::Session;
+
+/// What every test receives: `async fn t(ctx: &TestContext) -> harness::Result`.
 pub struct TestContext {
     id: String,
+    params: TrialParams,
+    session: Arc<Session>,
+    output: Mutex<String>,
+    nocapture: bool,
 }
 
 impl TestContext {
-    /// The trial's full name, parameters included.
+    pub(crate) fn new(
+        id: String,
+        params: TrialParams,
+        session: Arc<Session>,
+        nocapture: bool,
+    ) -> Self {
+        TestContext {
+            id,
+            params,
+            session,
+            output: Mutex::new(String::new()),
+            nocapture,
+        }
+    }
+
+    /// The trial's full name, parameters included; the test id the stack sees.
     pub fn id(&self) -> &str {
         &self.id
+    }
+
+    fn model(&self, param: Param) -> &str {
+        match self.params.models.iter().find(|(p, _)| *p == param) {
+            Some((_, v)) => v,
+            // A test reading a parameter it did not declare is a bug in the
+            // test, caught on its first run.
+            None => panic!(
+                "test `{}` reads `{}` but does not declare it: add `{}` to its #[harness::test(...)]",
+                self.id,
+                param.id(),
+                param.id()
+            ),
+        }
+    }
+
+    /// The `--text-model` this trial runs with (the test must declare `text_model`).
+    pub fn text_model(&self) -> &str {
+        self.model(Param::TextModel)
+    }
+    /// The `--vision-model` this trial runs with.
+    pub fn vision_model(&self) -> &str {
+        self.model(Param::VisionModel)
+    }
+    /// The `--embedding-model` this trial runs with.
+    pub fn embedding_model(&self) -> &str {
+        self.model(Param::EmbeddingModel)
+    }
+    /// The `--safety-shield` this trial runs with.
+    pub fn safety_shield(&self) -> &str {
+        self.model(Param::SafetyShield)
+    }
+    /// The `--judge-model` this trial runs with.
+    pub fn judge_model(&self) -> &str {
+        self.model(Param::JudgeModel)
+    }
+    /// `--embedding-dimension` (the test must declare `embedding_dimension`).
+    pub fn embedding_dimension(&self) -> u32 {
+        match self.params.embedding_dimension {
+            Some(d) => d,
+            None => panic!(
+                "test `{}` reads `embedding_dimension` but does not declare it in its #[harness::test(...)]",
+                self.id
+            ),
+        }
+    }
+
+    /// The data-driven case this trial runs (the test must name a `cases` file).
+    pub fn case(&self) -> &Value {
+        match &self.params.case {
+            Some(c) => &c.data,
+            None => panic!(
+                "test `{}` reads a case but names no `cases = \"...\"` file",
+                self.id
+            ),
+        }
+    }
+
+    /// The case's id.
+    pub fn case_id(&self) -> &str {
+        self.params.case.as_ref().map_or("", |c| c.id.as_str())
+    }
+
+    /// The case deserialised into the test's own type.
+    pub fn case_as<T: DeserializeOwned>(&self) -> anyhow::Result<T> {
+        serde_json::from_value(self.case().clone()).with_context(|| {
+            format!(
+                "case `{}` does not have the shape this test expects",
+                self.case_id()
+            )
+        })
+    }
+
+    /// Test output: shown when the test fails (or with --show-output), or at
+    /// once with --nocapture.
+    pub fn log(&self, message: impl Display) {
+        if self.nocapture {
+            eprintln!("[{}] {message}", self.id);
+        } else if let Ok(mut out) = self.output.lock() {
+            out.push_str(&message.to_string());
+            out.push('\n');
+        }
+    }
+
+    pub(crate) fn take_output(&self) -> String {
+        self.output
+            .lock()
+            .map(|mut o| std::mem::take(&mut *o))
+            .unwrap_or_default()
+    }
+
+    /// The stack's base URL (`http://127.0.0.1:8321`), starting the session's
+    /// stack on first use.
+    pub async fn base_url(&self) -> anyhow::Result<String> {
+        Ok(self.session.stack().await?.base_url.clone())
+    }
+
+    /// A request to the stack, tagged with this test's id; the escape hatch
+    /// for anything the helpers below do not cover.
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+    ) -> anyhow::Result<reqwest::RequestBuilder> {
+        let stack = self.session.stack().await?;
+        let provider_data = serde_json::json!({ "__test_id": self.id }).to_string();
+        Ok(stack
+            .http
+            .request(method, format!("{}{path}", stack.base_url))
+            .header("X-LlamaStack-Provider-Data", provider_data))
+    }
+
+    async fn send(
+        &self,
+        builder: reqwest::RequestBuilder,
+        what: String,
+    ) -> anyhow::Result<ApiResponse> {
+        let response = builder
+            .send()
+            .await
+            .with_context(|| format!("{what} failed"));
+        let response = match response {
+            Ok(r) => r,
+            Err(e) => return Err(self.session.explain(e).await),
+        };
+        ApiResponse::read(what, response).await
+    }
+
+    /// `GET path`, any status.
+    pub async fn get(&self, path: &str) -> anyhow::Result<ApiResponse> {
+        let req = self.request(Method::GET, path).await?;
+        self.send(req, format!("GET {path}")).await
+    }
+
+    /// `DELETE path`, any status.
+    pub async fn delete(&self, path: &str) -> anyhow::Result<ApiResponse> {
+        let req = self.request(Method::DELETE, path).await?;
+        self.send(req, format!("DELETE {path}")).await
+    }
+
+    /// `POST path` with a JSON body, any status.
+    pub async fn post(&self, path: &str, body: &Value) -> anyhow::Result<ApiResponse> {
+        let req = self.request(Method::POST, path).await?.json(body);
+        self.send(req, format!("POST {path}")).await
+    }
+
+    /// `POST path` with a multipart form (file uploads), any status.
+    pub async fn post_multipart(
+        &self,
+        path: &str,
+        form: reqwest::multipart::Form,
+    ) -> anyhow::Result<ApiResponse> {
+        let req = self.request(Method::POST, path).await?.multipart(form);
+        self.send(req, format!("POST {path}")).await
+    }
+
+    /// `GET path`, expecting 2xx; the JSON body.
+    pub async fn get_ok(&self, path: &str) -> anyhow::Result<Value> {
+        self.get(path).await?.ok()
+    }
+
+    /// `POST path`, expecting 2xx; the JSON body.
+    pub async fn post_ok(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
+        self.post(path, body).await?.ok()
+    }
+
+    /// `POST path` expecting a server-sent-event stream; its `data:` events in
+    /// order, parsed as JSON (a final `[DONE]` is reported, not parsed).
+    pub async fn post_stream(&self, path: &str, body: &Value) -> anyhow::Result<Vec<StreamEvent>> {
+        let req = self.request(Method::POST, path).await?.json(body);
+        let what = format!("POST {path} (stream)");
+        let response = match req.send().await.with_context(|| format!("{what} failed")) {
+            Ok(r) => r,
+            Err(e) => return Err(self.session.explain(e).await),
+        };
+        let status = response.status();
+        let is_sse = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("text/event-stream"));
+        let text = response
+            .text()
+            .await
+            .with_context(|| format!("{what}: reading the stream"))?;
+        if !status.is_success() || !is_sse {
+            return Err(anyhow!(
+                "{what} answered {status} instead of an event stream: {}",
+                response::clip(&text)
+            ));
+        }
+        response::parse_events(&text).with_context(|| format!("{what}: malformed event stream"))
+    }
+}
+
+impl std::fmt::Debug for TestContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestContext")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
     }
 }

@@ -1,0 +1,209 @@
+//! The files a session keeps under `target/stack-harness/sessions/<key>/`:
+//! the lock that serialises start-up, the supervisor's spec and state, the
+//! lease files of the test processes using it, and the logs.
+//!
+//! ```text
+//! sessions/port-8321/
+//!   lock            exclusive while a process starts or inspects the session
+//!   spec.json       what the supervisor was asked to run
+//!   state.json      what it is doing (starting, ready, failed, stopped)
+//!   leases/<pid>    one per test process using the server
+//!   stop            written to ask the supervisor to stop
+//!   supervisor.log  the supervisor's own progress
+//!   stack.log       the stack's stdout and stderr
+//!   state/          the stack's SQLite files, uploaded files, ...
+//! ```
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// Where a session's files live.
+#[derive(Clone, Debug)]
+pub(crate) struct SessionDir {
+    pub dir: PathBuf,
+}
+
+/// The supervisor's published state.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub(crate) struct State {
+    pub supervisor_pid: u32,
+    pub phase: Phase,
+    pub config_hash: String,
+    /// `http://127.0.0.1:8321`
+    pub base_url: Option<String>,
+    /// The proxy's control base, `http://127.0.0.1:PORT`, when it records.
+    pub proxy_url: Option<String>,
+    pub stack_version: Option<String>,
+    /// Why it failed or stopped, with the log tail.
+    pub error: Option<String>,
+    pub keep: bool,
+}
+
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum Phase {
+    Starting,
+    Ready,
+    Failed,
+    Stopped,
+}
+
+impl SessionDir {
+    pub(crate) fn new(target_dir: &Path, key: &str) -> SessionDir {
+        SessionDir {
+            dir: target_dir.join("stack-harness").join("sessions").join(key),
+        }
+    }
+
+    pub(crate) fn create(&self) -> std::io::Result<()> {
+        fs::create_dir_all(self.dir.join("leases"))?;
+        fs::create_dir_all(self.dir.join("state"))
+    }
+
+    pub(crate) fn path(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+
+    /// Takes the session's lock, waiting for whoever holds it. The lock is
+    /// released when the returned file is dropped (or the process dies).
+    pub(crate) fn lock(&self) -> std::io::Result<File> {
+        self.create()?;
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(self.path("lock"))?;
+        file.lock()?;
+        Ok(file)
+    }
+
+    pub(crate) fn read_state(&self) -> Option<State> {
+        let text = fs::read_to_string(self.path("state.json")).ok()?;
+        serde_json::from_str(&text).ok()
+    }
+
+    /// Replaces state.json atomically, so a reader never sees half of it.
+    pub(crate) fn write_state(&self, state: &State) -> std::io::Result<()> {
+        let json = serde_json::to_string_pretty(state).map_err(std::io::Error::other)?;
+        write_atomic(&self.path("state.json"), json.as_bytes())
+    }
+
+    pub(crate) fn add_lease(&self, pid: u32) -> std::io::Result<()> {
+        fs::create_dir_all(self.path("leases"))?;
+        fs::write(self.path("leases").join(pid.to_string()), b"")
+    }
+
+    pub(crate) fn remove_lease(&self, pid: u32) {
+        let _ = fs::remove_file(self.path("leases").join(pid.to_string()));
+    }
+
+    /// The pids holding leases, after dropping those of dead processes.
+    pub(crate) fn live_leases(&self) -> Vec<u32> {
+        let Ok(entries) = fs::read_dir(self.path("leases")) else {
+            return Vec::new();
+        };
+        let mut live = Vec::new();
+        for entry in entries.flatten() {
+            let Some(pid) = entry
+                .file_name()
+                .to_str()
+                .and_then(|s| s.parse::<u32>().ok())
+            else {
+                continue;
+            };
+            if pid_alive(pid) {
+                live.push(pid);
+            } else {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
+        live.sort_unstable();
+        live
+    }
+
+    pub(crate) fn request_stop(&self) -> std::io::Result<()> {
+        fs::write(self.path("stop"), b"")
+    }
+
+    pub(crate) fn stop_requested(&self) -> bool {
+        self.path("stop").exists()
+    }
+
+    pub(crate) fn clear_stop(&self) {
+        let _ = fs::remove_file(self.path("stop"));
+    }
+}
+
+/// Whether a process with this pid exists (signal 0 probes without sending).
+pub(crate) fn pid_alive(pid: u32) -> bool {
+    let Some(pid) = i32::try_from(pid)
+        .ok()
+        .and_then(rustix::process::Pid::from_raw)
+    else {
+        return false;
+    };
+    match rustix::process::test_kill_process(pid) {
+        Ok(()) => true,
+        // It exists but belongs to someone else.
+        Err(e) => e == rustix::io::Errno::PERM,
+    }
+}
+
+/// Writes `path` through a temporary file in the same directory and a rename.
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_round_trips_and_leases_of_dead_processes_are_dropped() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let s = SessionDir::new(tmp.path(), "port-1");
+        s.create().expect("create");
+        assert_eq!(s.read_state(), None);
+        let state = State {
+            supervisor_pid: 1,
+            phase: Phase::Ready,
+            config_hash: "abc".into(),
+            base_url: Some("http://127.0.0.1:1".into()),
+            proxy_url: None,
+            stack_version: Some("0.7.3".into()),
+            error: None,
+            keep: false,
+        };
+        s.write_state(&state).expect("write");
+        assert_eq!(s.read_state(), Some(state));
+
+        s.add_lease(std::process::id()).expect("lease");
+        s.add_lease(999_999_999)
+            .expect("lease of a pid that cannot exist");
+        assert_eq!(s.live_leases(), [std::process::id()]);
+        s.remove_lease(std::process::id());
+        assert!(s.live_leases().is_empty());
+    }
+
+    #[test]
+    fn the_lock_is_exclusive_across_handles() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let s = SessionDir::new(tmp.path(), "port-2");
+        let held = s.lock().expect("lock");
+        let other = OpenOptions::new()
+            .write(true)
+            .open(s.path("lock"))
+            .expect("open");
+        assert!(other.try_lock().is_err());
+        drop(held);
+        assert!(other.try_lock().is_ok());
+    }
+}

@@ -1,0 +1,423 @@
+//! Starting or reusing the session's stack, from the test process's side:
+//! resolve `--stack-config`, take the session lock, reuse a healthy
+//! supervisor with the same configuration or spawn a new one, and wait for it
+//! while showing its progress.
+
+use std::io::BufRead as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+
+use super::files::{Phase, SessionDir, State};
+use super::supervisor::SUPERVISOR_ENV;
+use super::{Lease, LiveStack};
+use crate::cli::{Config, Recorder};
+use crate::record::{InferenceMode, ProxyControl};
+use crate::stack::config::StackConfig;
+use crate::stack::run_yaml::synthesize;
+
+/// What the session needs from the run's configuration.
+#[derive(Clone, Debug)]
+pub(crate) struct SessionSettings {
+    pub project_root: PathBuf,
+    pub target_dir: PathBuf,
+    pub stack_config: String,
+    pub env: Vec<(String, String)>,
+    pub keep_server: bool,
+    pub launcher: String,
+    pub health_timeout: Duration,
+    pub mode: InferenceMode,
+    pub record_dir: PathBuf,
+    pub recorder: Recorder,
+    /// Start the local SmolLM2 server as the upstream (`--setup=local` in a
+    /// mode that needs a real upstream).
+    pub local_model: bool,
+    /// The flags that reproduce this run's session, for the record command.
+    pub setup_name: Option<&'static str>,
+    /// Under cargo-nextest every test is its own process: leave stopping to
+    /// the supervisor's grace period instead of stopping after each test.
+    pub under_nextest: bool,
+}
+
+impl SessionSettings {
+    pub(crate) fn from_config(
+        config: &Config,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> SessionSettings {
+        let target_dir = env("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .map(|p| {
+                if p.is_absolute() {
+                    p
+                } else {
+                    config.project_root.join(p)
+                }
+            })
+            .unwrap_or_else(|| config.project_root.join("target"));
+        SessionSettings {
+            project_root: config.project_root.clone(),
+            target_dir,
+            stack_config: config.stack_config.clone(),
+            env: config.env.clone(),
+            keep_server: config.keep_server,
+            launcher: config.launcher.clone(),
+            health_timeout: config.health_timeout,
+            mode: config.inference_mode,
+            record_dir: config.record_dir.clone(),
+            recorder: config.recorder,
+            local_model: config.setup.is_some_and(|s| s.local_model)
+                && config.inference_mode != InferenceMode::Replay,
+            setup_name: config.setup.map(|s| s.name),
+            under_nextest: env("NEXTEST").is_some(),
+        }
+    }
+
+    /// The command that records a missing exchange, minus the test name.
+    pub(crate) fn record_command(&self) -> String {
+        let mut cmd = format!(
+            "cargo test --test integration -- --stack-config={}",
+            self.stack_config
+        );
+        if let Some(setup) = self.setup_name {
+            cmd.push_str(&format!(" --setup={setup}"));
+        }
+        cmd.push_str(" --inference-mode=record-if-missing");
+        cmd
+    }
+}
+
+/// What the supervisor is asked to run; written to `spec.json`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub(crate) struct SupervisorSpec {
+    pub session_dir: PathBuf,
+    pub project_root: PathBuf,
+    pub target_dir: PathBuf,
+    pub run_yaml: PathBuf,
+    pub port: u16,
+    pub launcher: String,
+    pub env: Vec<(String, String)>,
+    pub health_timeout_secs: u64,
+    pub mode: String,
+    pub record_dir: PathBuf,
+    pub proxy_recorder: bool,
+    pub local_model: bool,
+    pub config_hash: String,
+    pub keep: bool,
+}
+
+/// How long a supervisor with no live lease waits before stopping: long
+/// enough for cargo-nextest to start the next test process.
+pub(crate) const GRACE: Duration = Duration::from_secs(10);
+/// How long a `--keep-server` supervisor stays up with no lease.
+pub(crate) const KEEP_IDLE: Duration = Duration::from_secs(30 * 60);
+
+pub(crate) async fn start(s: &SessionSettings) -> Result<LiveStack, String> {
+    let run_configs = s.project_root.join("run-configs");
+    let config = StackConfig::parse(&s.stack_config, &run_configs)
+        .map_err(|e| format!("--stack-config: {e}"))?;
+    let http = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .build()
+        .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+    match config {
+        StackConfig::Url(url) => {
+            let base = url.as_str().trim_end_matches('/').to_owned();
+            if !healthy(&http, &base).await {
+                return Err(format!(
+                    "the stack at {base} is not healthy (GET {base}/v1/health did not answer 200); start it or fix --stack-config"
+                ));
+            }
+            Ok(LiveStack {
+                base_url: base,
+                http,
+                control: None,
+                lease: None,
+            })
+        }
+        StackConfig::Server { config, port } => {
+            let key = format!("port-{port}");
+            start_supervised(s, http, &key, config.path().to_owned(), port, true).await
+        }
+        StackConfig::Private(config) => {
+            let key = private_key();
+            let port = crate::process::free_port().map_err(|e| e.to_string())?;
+            start_supervised(s, http, &key, config.path().to_owned(), port, false).await
+        }
+        StackConfig::Providers(providers) => {
+            let text = synthesize(&providers).map_err(|e| format!("--stack-config: {e}"))?;
+            let key = private_key();
+            let dir = SessionDir::new(&s.target_dir, &key);
+            dir.create()
+                .map_err(|e| format!("cannot create {}: {e}", dir.dir.display()))?;
+            let path = dir.path("run.yaml");
+            std::fs::write(&path, text)
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            let port = crate::process::free_port().map_err(|e| e.to_string())?;
+            start_supervised(s, http, &key, path, port, false).await
+        }
+    }
+}
+
+fn private_key() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    format!("private-{}-{nanos}", std::process::id())
+}
+
+async fn healthy(http: &reqwest::Client, base: &str) -> bool {
+    let probe = http
+        .get(format!("{base}/v1/health"))
+        .timeout(Duration::from_secs(5))
+        .send()
+        .await;
+    probe.is_ok_and(|r| r.status().is_success())
+}
+
+fn config_hash(s: &SessionSettings, run_yaml: &Path) -> Result<String, String> {
+    let yaml =
+        std::fs::read(run_yaml).map_err(|e| format!("cannot read {}: {e}", run_yaml.display()))?;
+    let requirements =
+        std::fs::read(s.project_root.join("requirements/stack.txt")).unwrap_or_default();
+    let mut h = Sha256::new();
+    h.update(&yaml);
+    h.update(&requirements);
+    h.update(s.launcher.as_bytes());
+    for (k, v) in &s.env {
+        h.update(format!("\0{k}={v}").as_bytes());
+    }
+    h.update([
+        u8::from(s.recorder == Recorder::Proxy),
+        u8::from(s.local_model),
+    ]);
+    if s.recorder == Recorder::Stack {
+        // The stack's own recorder reads its mode once, at start-up.
+        h.update(s.mode.to_string().as_bytes());
+    }
+    Ok(hex::encode(&h.finalize()[..12]))
+}
+
+async fn start_supervised(
+    s: &SessionSettings,
+    http: reqwest::Client,
+    key: &str,
+    run_yaml: PathBuf,
+    port: u16,
+    reusable: bool,
+) -> Result<LiveStack, String> {
+    let dir = SessionDir::new(&s.target_dir, key);
+    let hash = config_hash(s, &run_yaml)?;
+    let lock_dir = dir.clone();
+    let lock = tokio::task::spawn_blocking(move || lock_dir.lock())
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| format!("cannot lock {}: {e}", dir.path("lock").display()))?;
+    let me = std::process::id();
+
+    if let Some(state) = dir
+        .read_state()
+        .filter(|st| super::files::pid_alive(st.supervisor_pid))
+    {
+        let base = state.base_url.clone().unwrap_or_default();
+        let ready = state.phase == Phase::Ready && healthy(&http, &base).await;
+        if ready && state.config_hash == hash && reusable {
+            dir.add_lease(me)
+                .map_err(|e| format!("cannot write a lease in {}: {e}", dir.dir.display()))?;
+            drop(lock);
+            return connect(s, http, &dir, &state, false).await;
+        }
+        let others: Vec<u32> = dir.live_leases().into_iter().filter(|p| *p != me).collect();
+        if ready && !others.is_empty() {
+            return Err(format!(
+                "port {port} is serving a stack with another configuration, in use by process(es) {others:?}; \
+                 wait for them, or use --stack-config=server:<config>:<another port>"
+            ));
+        }
+        eprintln!(
+            "stack-harness: stopping the idle stack on port {port} (its configuration differs from this run's)"
+        );
+        stop_and_wait(&dir, state.supervisor_pid).await;
+    }
+
+    if !crate::process::port_is_free(port) {
+        let base = format!("http://127.0.0.1:{port}");
+        if reusable && healthy(&http, &base).await {
+            eprintln!(
+                "stack-harness: reusing the Llama Stack already on {base}, which stack-harness did not start: \
+                 its model traffic is not recorded or replayed by this run"
+            );
+            return Ok(LiveStack {
+                base_url: base,
+                http,
+                control: None,
+                lease: None,
+            });
+        }
+        return Err(format!(
+            "port {port} is in use by something that is not a healthy Llama Stack (GET {base}/v1/health did not answer 200); \
+             stop it, or use --stack-config=server:<config>:<another port>"
+        ));
+    }
+
+    dir.create()
+        .map_err(|e| format!("cannot create {}: {e}", dir.dir.display()))?;
+    dir.clear_stop();
+    let _ = std::fs::remove_file(dir.path("state.json"));
+    let spec = SupervisorSpec {
+        session_dir: dir.dir.clone(),
+        project_root: s.project_root.clone(),
+        target_dir: s.target_dir.clone(),
+        run_yaml,
+        port,
+        launcher: s.launcher.clone(),
+        env: s.env.clone(),
+        health_timeout_secs: s.health_timeout.as_secs(),
+        mode: s.mode.to_string(),
+        record_dir: s.record_dir.clone(),
+        proxy_recorder: s.recorder == Recorder::Proxy,
+        local_model: s.local_model,
+        config_hash: hash,
+        keep: s.keep_server,
+    };
+    let spec_path = dir.path("spec.json");
+    let json = serde_json::to_vec_pretty(&spec).map_err(|e| e.to_string())?;
+    super::files::write_atomic(&spec_path, &json)
+        .map_err(|e| format!("cannot write {}: {e}", spec_path.display()))?;
+    dir.add_lease(me)
+        .map_err(|e| format!("cannot write a lease in {}: {e}", dir.dir.display()))?;
+
+    let state = spawn_and_wait(&dir, &spec_path)
+        .await
+        .inspect_err(|_| dir.remove_lease(me))?;
+    drop(lock);
+    connect(s, http, &dir, &state, true).await
+}
+
+async fn connect(
+    s: &SessionSettings,
+    http: reqwest::Client,
+    dir: &SessionDir,
+    state: &State,
+    started_here: bool,
+) -> Result<LiveStack, String> {
+    let base_url = state
+        .base_url
+        .clone()
+        .ok_or("the supervisor published no base URL")?;
+    let control = match &state.proxy_url {
+        Some(url) => {
+            let control = ProxyControl::with_client(url.clone(), http.clone());
+            // A new run forgets the previous run's misses and usage; under
+            // nextest the processes of one run share them, so none resets.
+            control
+                .configure(s.mode, &s.record_dir, !s.under_nextest)
+                .await
+                .map_err(|e| format!("cannot set the recording mode on the proxy at {url}: {e}"))?;
+            Some(control)
+        }
+        None => None,
+    };
+    let lease = Some(Lease {
+        dir: dir.clone(),
+        started_here,
+    });
+    Ok(LiveStack {
+        base_url,
+        http,
+        control,
+        lease,
+    })
+}
+
+/// Spawns the supervisor (this same binary, in its own process group so
+/// terminal signals and nextest's per-test kill do not reach it, with stdio
+/// to its log so nextest sees no leaked pipe) and waits for it to be ready,
+/// copying its log to stderr meanwhile.
+async fn spawn_and_wait(dir: &SessionDir, spec_path: &Path) -> Result<State, String> {
+    use std::os::unix::process::CommandExt as _;
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find the test binary: {e}"))?;
+    let log_path = dir.path("supervisor.log");
+    let log = std::fs::File::create(&log_path)
+        .map_err(|e| format!("cannot create {}: {e}", log_path.display()))?;
+    let err_log = log.try_clone().map_err(|e| e.to_string())?;
+    let mut child = Command::new(exe)
+        .env(SUPERVISOR_ENV, spec_path)
+        .stdin(Stdio::null())
+        .stdout(log)
+        .stderr(err_log)
+        .process_group(0)
+        .spawn()
+        .map_err(|e| format!("cannot start the session supervisor: {e}"))?;
+
+    let mut reader = std::io::BufReader::new(
+        std::fs::File::open(&log_path)
+            .map_err(|e| format!("cannot read {}: {e}", log_path.display()))?,
+    );
+    let started = Instant::now();
+    let mut line = String::new();
+    loop {
+        // Show the supervisor's progress (provisioning, health wait) as it comes.
+        loop {
+            line.clear();
+            match reader.read_line(&mut line) {
+                Ok(0) | Err(_) => break,
+                Ok(_) if line.ends_with('\n') => eprint!("stack-harness: {line}"),
+                Ok(n) => {
+                    // A partial line: read it again when it is complete.
+                    let _ = reader.seek_relative(-(n as i64));
+                    break;
+                }
+            }
+        }
+        if let Some(state) = dir.read_state() {
+            match state.phase {
+                Phase::Ready => {
+                    eprintln!(
+                        "stack-harness: stack ready in {:.1} s",
+                        started.elapsed().as_secs_f64()
+                    );
+                    // Reap the child when it exits: it is no zombie of ours.
+                    std::thread::spawn(move || child.wait());
+                    return Ok(state);
+                }
+                Phase::Failed | Phase::Stopped => {
+                    let _ = child.wait();
+                    return Err(state
+                        .error
+                        .unwrap_or_else(|| "the session supervisor stopped".to_owned()));
+                }
+                Phase::Starting => {}
+            }
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            return Err(format!(
+                "the session supervisor exited ({status}) before the stack was ready; its log is {}",
+                log_path.display()
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+async fn stop_and_wait(dir: &SessionDir, pid: u32) {
+    let _ = dir.request_stop();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while super::files::pid_alive(pid) && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Gives the lease back; the process that started a server under plain
+/// `cargo test` also stops it, unless asked to keep it or others use it.
+pub(crate) async fn release(s: &SessionSettings, dir: &SessionDir, started_here: bool) {
+    dir.remove_lease(std::process::id());
+    if !started_here || s.keep_server || s.under_nextest || !dir.live_leases().is_empty() {
+        return;
+    }
+    if let Some(state) = dir.read_state() {
+        stop_and_wait(dir, state.supervisor_pid).await;
+    }
+}
