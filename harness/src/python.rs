@@ -679,7 +679,7 @@ mod tests {
   "-m venv") shift 2; [ "$1" = --clear ] && shift; mkdir -p "$1/bin" && cp "$0" "$1/bin/python" && touch "$1/bin/pip" && echo "created $1" ;;
   "-m pip") case "$*" in
       *uv==*) echo "ERROR: No matching distribution found for uv" >&2; exit 1 ;;
-      *) sleep 0.2; echo "Collecting llama-stack==0.7.3"
+      *) sleep 0.05; echo "Collecting llama-stack==0.7.3"
          if [ -e "$(dirname "$0")/../../fail" ]; then echo "ERROR: disk full" >&2; exit 1; fi
          echo "Successfully installed llama-stack-0.7.3" ;;
     esac ;;

@@ -11,6 +11,8 @@
 //! processes steer the proxy with), `tool` (the `recordings` CLI).
 #![cfg_attr(not(test), allow(dead_code))] // wired in by the runner; remove when used
 
+#[doc(hidden)]
+pub(crate) mod bench_api;
 mod control;
 mod control_client;
 mod error;

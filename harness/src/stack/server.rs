@@ -452,6 +452,44 @@ mod tests {
             .ok_or(())
     }
 
+    /// The real thing, by hand: `cargo test -p stack-harness --lib real_ -- --ignored --nocapture`.
+    #[test]
+    #[ignore = "provisions and starts the real Llama Stack (network on first run, ~10 s after)"]
+    fn real_starter_and_ci_tests_configs_start_with_the_upstream_down() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        let progress = Progress::stderr();
+        let install = super::super::provision::ensure_stack(root, &progress).unwrap();
+        assert_eq!(install.version, super::super::provision::STACK_VERSION);
+        for config in ["starter", "ci-tests"] {
+            let port = process::free_port().unwrap();
+            let run_yaml = root.join("run-configs").join(config).join("run.yaml");
+            let mut options =
+                ServerOptions::new(root, &install.venv.dir.join("bin"), &run_yaml, config, port);
+            options.tiktoken_cache = Some(install.tiktoken_cache.clone());
+            // Nothing listens on the discard port: the stack must start anyway.
+            options.env = parse_env(&[
+                "VLLM_URL=http://127.0.0.1:9/v1".to_owned(),
+                "EMBEDDING_URL=http://127.0.0.1:9/v1".to_owned(),
+            ])
+            .unwrap();
+            let mut stack = StackServer::start(&options, &progress).unwrap();
+            for path in [
+                "/v1/models",
+                "/v1/files",
+                "/v1/vector_stores",
+                "/v1/responses",
+                "/v1/chat/completions",
+            ] {
+                let probe = process::probe(
+                    &format!("{}{path}", stack.base_url()),
+                    Duration::from_secs(10),
+                );
+                assert_eq!(probe, Probe::Status(200), "{config}: GET {path}");
+            }
+            stack.stop().unwrap();
+        }
+    }
+
     #[test]
     fn env_entries_must_be_key_value() {
         assert_eq!(
