@@ -139,7 +139,7 @@ async fn run_one(
     let header = format!("thread '{}' panicked at", trial.name);
     let failure = match result {
         Ok(Ok(Ok(()))) => None,
-        Ok(Ok(Err(error))) => Some(format!("{header} {location}:\n{error:?}")),
+        Ok(Ok(Err(error))) => Some(format!("{header} {location}:\n{}", describe(&error))),
         Ok(Err(join)) if join.is_panic() => Some(match slot.take() {
             Some(panic) => format!("thread '{}' {panic}", trial.name),
             None => format!("{header} {location}:\nthe test panicked"),
@@ -186,6 +186,23 @@ async fn run_one(
         output: &output,
     });
     outcome
+}
+
+/// An error and its causes as anyhow's `{:?}` prints them, without the
+/// backtrace it would add under `RUST_BACKTRACE=1`: the location is in the
+/// header line already, and harness frames say nothing about the test.
+fn describe(error: &anyhow::Error) -> String {
+    let mut text = error.to_string();
+    let causes: Vec<String> = error.chain().skip(1).map(ToString::to_string).collect();
+    if causes.len() == 1 {
+        text.push_str(&format!("\n\nCaused by:\n    {}", causes[0]));
+    } else if !causes.is_empty() {
+        text.push_str("\n\nCaused by:");
+        for (i, cause) in causes.iter().enumerate() {
+            text.push_str(&format!("\n    {i}: {cause}"));
+        }
+    }
+    text
 }
 
 /// The test file relative to the project, as a user would click it.
