@@ -318,6 +318,60 @@ mod tests {
         );
     }
 
+    /// A Python whose `pip wheel` "builds" by writing the wheel into `-w DIR`
+    /// and printing the CMAKE_ARGS it was given.
+    fn building_python(dir: &Path) -> Python {
+        use std::os::unix::fs::PermissionsExt;
+        let path = dir.join("python3.12");
+        let script = "#!/bin/sh\n\
+            echo \"cmake args: $CMAKE_ARGS\"\n\
+            while [ $# -gt 0 ]; do [ \"$1\" = -w ] && out=$2; shift; done\n\
+            echo \"[193/193] Linking\"\n\
+            touch \"$out/llama_cpp_python-0.3.36-py3-none-linux_x86_64.whl\"\n";
+        fs::write(&path, script).unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
+        Python {
+            path,
+            version: (3, 12, 0),
+        }
+    }
+
+    #[test]
+    fn a_missing_wheel_is_built_portably_aside_and_moved_in_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let python = building_python(dir.path());
+        let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+        let sink = std::sync::Arc::clone(&lines);
+        let progress = Progress::new(move |l| sink.lock().unwrap().push(l.to_owned()));
+        let wheel = ensure_llama_cpp_wheel(dir.path(), &python, &progress).unwrap();
+        assert_eq!(
+            wheel,
+            dir.path()
+                .join("wheels/llama_cpp_python-0.3.36-py3-none-linux_x86_64.whl")
+        );
+        let said = lines.lock().unwrap().clone();
+        assert!(said[0].starts_with(
+            "building llama-cpp-python 0.3.36 from source with CMAKE_ARGS=\"-DGGML_NATIVE=OFF\""
+        ));
+        assert!(
+            said.contains(&"  cmake args: -DGGML_NATIVE=OFF".to_owned()),
+            "{said:?}"
+        );
+        assert!(said.contains(&"  [193/193] Linking".to_owned()), "{said:?}");
+        // The staging directory is gone; only the finished wheel remains.
+        let left: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert!(
+            !left
+                .iter()
+                .any(|n| n.to_string_lossy().starts_with("wheels.build.")),
+            "{left:?}"
+        );
+    }
+
     #[test]
     fn a_cached_wheel_is_found_by_version() {
         let dir = tempfile::tempdir().unwrap();
