@@ -9,7 +9,9 @@
 //! The record module is compiled into this binary from its source
 //! (`#[path]`), so the bench needs nothing exported from the library.
 
-#[allow(dead_code, unused_imports, unreachable_pub)]
+// Compiled in test mode too (`--all-targets`), where the module's own
+// tests are inert in a `harness = false` binary.
+#[cfg_attr(test, allow(unused_imports, dead_code))]
 #[path = "../src/record/mod.rs"]
 mod record;
 

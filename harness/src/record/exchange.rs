@@ -38,7 +38,7 @@ const NOT_FORWARDED: [&str; 11] = [
 ];
 
 /// What a request is, once read.
-struct Incoming_ {
+struct Arrived {
     head: hyper::http::request::Parts,
     /// As received: this is what the upstream gets.
     raw_body: Bytes,
@@ -103,7 +103,7 @@ pub(super) async fn handle(
     };
     let normalized = normalized_body(&config.rules, &parts.body);
     let hash = key_of_normalized(&provider, &parts, normalized.clone());
-    let request = Incoming_ {
+    let request = Arrived {
         head,
         raw_body,
         parts,
@@ -182,7 +182,7 @@ async fn miss(
     shared: &Shared,
     config: &Arc<RunConfig>,
     provider: &str,
-    request: Incoming_,
+    request: Arrived,
     problem: Option<String>,
 ) -> Response<ProxyBody> {
     let nearest = {
@@ -237,12 +237,26 @@ fn upstream_url(base: &Url, rest: &str, query: Option<&str>) -> Url {
     url
 }
 
+/// The stack's headers minus hop-by-hop ones (including any the
+/// `Connection` header names), `Host` and `Content-Length`.
 fn forwarded_headers(headers: &HeaderMap) -> HeaderMap {
+    let named_by_connection: Vec<String> = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|name| name.trim().to_ascii_lowercase())
+        .collect();
     let mut out = HeaderMap::new();
     for (name, value) in headers {
-        if !NOT_FORWARDED.contains(&name.as_str()) && name != header::CONTENT_LENGTH {
-            out.append(HeaderName::from(name), value.clone());
+        let name_str = name.as_str();
+        if NOT_FORWARDED.contains(&name_str)
+            || name == header::CONTENT_LENGTH
+            || named_by_connection.iter().any(|n| n == name_str)
+        {
+            continue;
         }
+        out.append(HeaderName::from(name), value.clone());
     }
     out
 }
@@ -254,7 +268,7 @@ async fn forward(
     config: &Arc<RunConfig>,
     provider: &str,
     base: &Url,
-    request: Incoming_,
+    request: Arrived,
     store: bool,
 ) -> Response<ProxyBody> {
     let rest = request.parts.path.trim_start_matches('/');
@@ -423,5 +437,72 @@ impl Pending {
             }),
         }
         saved
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_end_to_end_headers_are_forwarded() {
+        let mut headers = HeaderMap::new();
+        for (name, value) in [
+            ("host", "127.0.0.1:4000"),
+            ("connection", "keep-alive, x-hop"),
+            ("x-hop", "1"),
+            ("keep-alive", "timeout=5"),
+            ("accept-encoding", "gzip, deflate"),
+            ("content-length", "12"),
+            ("transfer-encoding", "chunked"),
+            ("authorization", "Bearer fake"),
+            ("content-type", "application/json"),
+            ("accept", "application/json"),
+            ("x-stainless-retry-count", "0"),
+        ] {
+            headers.append(
+                HeaderName::from_static(name),
+                HeaderValue::from_static(value),
+            );
+        }
+        let forwarded = forwarded_headers(&headers);
+        let names: Vec<&str> = forwarded.keys().map(HeaderName::as_str).collect();
+        assert_eq!(
+            names,
+            [
+                "authorization",
+                "content-type",
+                "accept",
+                "x-stainless-retry-count"
+            ]
+        );
+    }
+
+    #[test]
+    fn the_upstream_url_keeps_the_origin_path_and_the_query() {
+        let table = [
+            (
+                "http://127.0.0.1:8080",
+                "v1/models",
+                None,
+                "http://127.0.0.1:8080/v1/models",
+            ),
+            (
+                "http://127.0.0.1:8080/",
+                "v1/chat/completions",
+                Some("a=1"),
+                "http://127.0.0.1:8080/v1/chat/completions?a=1",
+            ),
+            (
+                "https://example.com/openai/",
+                "v1/x",
+                None,
+                "https://example.com/openai/v1/x",
+            ),
+        ];
+        for (base, rest, query, expected) in table {
+            let url = upstream_url(&Url::parse(base).unwrap(), rest, query);
+            assert_eq!(url.as_str(), expected, "{base} + {rest}");
+        }
     }
 }
