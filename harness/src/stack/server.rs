@@ -150,15 +150,17 @@ impl StackServer {
                 }
             });
         }
-        let dirs = StateDirs::prepare(&options.state_dir)?;
+        // The stack runs in its state directory: every path it gets must be absolute.
+        let run_yaml = absolute(&options.run_yaml);
+        let dirs = StateDirs::prepare(&absolute(&options.state_dir))?;
         let _ = fs::remove_file(&options.log); // one session per log: its tail is about this start
         let launcher = &options.launcher;
         let mut spec = Spawn::new(
             "Llama Stack",
-            launcher.program(&options.bin_dir),
+            launcher.program(&absolute(&options.bin_dir)),
             &options.log,
         )
-        .args(launcher.args(&options.run_yaml, port))
+        .args(launcher.args(&run_yaml, port))
         .cwd(&dirs.root)
         .env("SQLITE_STORE_DIR", &dirs.sqlite)
         .env("FILES_STORAGE_DIR", &dirs.files)
@@ -167,9 +169,9 @@ impl StackServer {
         .env("PYTHONUNBUFFERED", "1")
         .env("LLAMA_STACK_PORT", port.to_string());
         if let Some(cache) = &options.tiktoken_cache {
-            spec = spec.env("TIKTOKEN_CACHE_DIR", cache);
+            spec = spec.env("TIKTOKEN_CACHE_DIR", absolute(cache));
         }
-        for (k, v) in launcher.env(&options.run_yaml, port, &dirs.root) {
+        for (k, v) in launcher.env(&run_yaml, port, &dirs.root) {
             spec = spec.env(k, v);
         }
         for (k, v) in &options.env {
@@ -221,6 +223,10 @@ impl StackServer {
     pub(crate) fn detach(self) -> u32 {
         self.service.detach()
     }
+}
+
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_owned())
 }
 
 /// `GET <base_url>/v1/health`, as shown in messages.
@@ -488,6 +494,49 @@ mod tests {
             }
             stack.stop().unwrap();
         }
+    }
+
+    #[test]
+    fn relative_paths_are_made_absolute_for_a_server_running_in_its_state_dir() {
+        let dir = tempfile::tempdir().unwrap();
+        let port = process::free_port().unwrap();
+        let mut options = fake(
+            dir.path(),
+            "echo \"config $1 cwd $(pwd) db $SQLITE_STORE_DIR\"; exit 1",
+            port,
+        );
+        let cwd = std::env::current_dir().unwrap();
+        let relative = |p: &Path| pathdiff(p, &cwd);
+        options.run_yaml = relative(&options.run_yaml);
+        options.state_dir = relative(&options.state_dir);
+        let err = StackServer::start(&options, &Progress::silent())
+            .unwrap_err()
+            .to_string();
+        // What the server was given: the relative paths resolved against our cwd.
+        let state = cwd.join(&options.state_dir);
+        let want = format!(
+            "config {} cwd {} db {}",
+            cwd.join(&options.run_yaml).display(),
+            dir.path()
+                .join("target/stack-harness/state")
+                .join(format!("stack-{port}"))
+                .display(),
+            state.join("sqlite").display()
+        );
+        assert!(err.ends_with(&want), "{err}");
+    }
+
+    /// `path` relative to `base` with `..` steps (both absolute).
+    fn pathdiff(path: &Path, base: &Path) -> PathBuf {
+        let common = path
+            .components()
+            .zip(base.components())
+            .take_while(|(a, b)| a == b)
+            .count();
+        let ups = base.components().count() - common;
+        std::iter::repeat_n(Path::new(".."), ups)
+            .collect::<PathBuf>()
+            .join(path.components().skip(common).collect::<PathBuf>())
     }
 
     #[test]
