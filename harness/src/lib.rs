@@ -38,6 +38,7 @@ mod stack;
 use std::process::ExitCode;
 
 pub use client::{ApiResponse, StreamEvent, TestContext};
+pub use registry::Case;
 pub use reqwest;
 pub use stack_harness_macros::test;
 
@@ -46,7 +47,7 @@ pub type Result<T = ()> = anyhow::Result<T>;
 
 /// Everything a test file needs: `use harness::prelude::*;`.
 pub mod prelude {
-    pub use crate::{ApiResponse, Result, StreamEvent, TestContext, test};
+    pub use crate::{ApiResponse, Case, Result, StreamEvent, TestContext, test};
     pub use anyhow::{Context as _, anyhow, bail, ensure};
     pub use serde_json::{Value, json};
 }
@@ -54,7 +55,7 @@ pub mod prelude {
 /// Plumbing the `#[harness::test]` expansion refers to; not a stable API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::registry::{Param, TESTS, TestDef, TestFn};
+    pub use crate::registry::{CaseSource, Param, TESTS, TestDef, TestFn};
     pub use linkme;
 }
 

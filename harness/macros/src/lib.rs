@@ -14,6 +14,9 @@
 //! - `marks(a, b)`: keywords `-k` matches;
 //! - `cases = "file.yaml"`: run once per case of that file under
 //!   `tests/integration/test_cases/`;
+//! - `cases_from = path::to::function`: run once per case that function
+//!   (`fn() -> harness::Result<Vec<harness::Case>>`) returns when the tests
+//!   are collected, for cases that are not files (git revisions, say);
 //! - `xfail = "reason"`: known to fail; passing fails loudly;
 //! - `ignore = "reason"`: run only with `--ignored`/`--include-ignored`;
 //! - `timeout = SECS`: overrides `--test-timeout`;
@@ -51,6 +54,7 @@ struct Args {
     needs: Vec<Ident>,
     marks: Vec<LitStr>,
     cases: Option<LitStr>,
+    cases_from: Option<syn::Path>,
     xfail: Option<LitStr>,
     ignore: Option<LitStr>,
     timeout: Option<LitInt>,
@@ -95,6 +99,12 @@ impl Parse for Args {
                         return Err(syn::Error::new(key.span(), format!("`{name}` given twice")));
                     }
                 }
+                "cases_from" => {
+                    input.parse::<Token![=]>()?;
+                    if args.cases_from.replace(input.parse()?).is_some() {
+                        return Err(syn::Error::new(key.span(), "`cases_from` given twice"));
+                    }
+                }
                 "stack" => {
                     input.parse::<Token![=]>()?;
                     args.stack = Some(input.parse()?);
@@ -115,7 +125,7 @@ impl Parse for Args {
                     return Err(syn::Error::new(
                         key.span(),
                         format!(
-                            "unknown argument `{name}`; expected one of {}, marks(..), cases = \"..\", xfail = \"..\", ignore = \"..\", timeout = SECS, stack = false",
+                            "unknown argument `{name}`; expected one of {}, marks(..), cases = \"..\", xfail = \"..\", ignore = \"..\", timeout = SECS, stack = false, cases_from = path",
                             known.join(", ")
                         ),
                     ));
@@ -167,7 +177,17 @@ fn expand(args: Args, func: ItemFn) -> syn::Result<TokenStream2> {
         Some(s) => quote!(::core::option::Option::Some(#s)),
         None => quote!(::core::option::Option::None),
     };
+    if let (Some(file), Some(_)) = (&args.cases, &args.cases_from) {
+        return Err(syn::Error::new(
+            file.span(),
+            "give `cases` or `cases_from`, not both",
+        ));
+    }
     let cases = opt(&args.cases);
+    let cases_from = match &args.cases_from {
+        Some(path) => quote!(::core::option::Option::Some(#path)),
+        None => quote!(::core::option::Option::None),
+    };
     let xfail = opt(&args.xfail);
     let ignore = opt(&args.ignore);
     let timeout = match &args.timeout {
@@ -194,6 +214,7 @@ fn expand(args: Args, func: ItemFn) -> syn::Result<TokenStream2> {
             needs: &[#(#needs),*],
             marks: &[#(#marks),*],
             cases: #cases,
+            cases_from: #cases_from,
             xfail: #xfail,
             ignore: #ignore,
             timeout_secs: #timeout,

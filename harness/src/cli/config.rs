@@ -528,6 +528,9 @@ impl Config {
                         value: v.clone(),
                         expected: "a number of threads, at least 1",
                     })?,
+                // Recording runs one test at a time, so every exchange is
+                // attributed to exactly the test that made it (`used_by`).
+                None if inference_mode != InferenceMode::Replay => 1,
                 None => std::thread::available_parallelism().map_or(1, |n| n.get()),
             },
         };

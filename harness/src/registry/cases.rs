@@ -16,11 +16,28 @@ use std::sync::Arc;
 use serde::Deserialize;
 use walkdir::WalkDir;
 
-/// One case: its id and the rest of its mapping, for the test to read.
-#[derive(Debug, PartialEq)]
-pub(crate) struct Case {
+/// One case: its id (in the trial's name) and its data, for the test to read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Case {
     pub id: String,
     pub data: serde_json::Value,
+}
+
+impl Case {
+    pub fn new(id: impl Into<String>, data: serde_json::Value) -> Case {
+        Case {
+            id: id.into(),
+            data,
+        }
+    }
+}
+
+/// Whether `id` may name a case: letters, digits, `_`, `-`, `.`.
+pub(crate) fn valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
 }
 
 /// The cases of one file, keyed by its path relative to the cases directory

@@ -59,6 +59,12 @@ pub(crate) enum CatalogError {
         file: String,
         known: String,
     },
+    #[error("test `{test}`: its cases_from function failed: {message}")]
+    CaseSource { test: String, message: String },
+    #[error(
+        "test `{test}`: case id `{id}` may only use letters, digits, `_`, `-` and `.`, and must be unique"
+    )]
+    BadCaseId { test: String, id: String },
     #[error("two tests are named `{0}`")]
     DuplicateName(String),
 }
@@ -96,9 +102,26 @@ fn expand(
     out: &mut Vec<Trial>,
 ) -> Result<(), CatalogError> {
     let path = def.path();
-    let case_list: Vec<Option<Arc<Case>>> = match def.cases {
-        None => vec![None],
-        Some(file) => match cases.get(file) {
+    let case_list: Vec<Option<Arc<Case>>> = match (def.cases, def.cases_from) {
+        (None, Some(source)) => {
+            let cases = source().map_err(|e| CatalogError::CaseSource {
+                test: path.clone(),
+                message: format!("{e:#}"),
+            })?;
+            let mut seen = std::collections::BTreeSet::new();
+            if let Some(bad) = cases
+                .iter()
+                .find(|c| !super::cases::valid_id(&c.id) || !seen.insert(c.id.clone()))
+            {
+                return Err(CatalogError::BadCaseId {
+                    test: path,
+                    id: bad.id.clone(),
+                });
+            }
+            cases.into_iter().map(|c| Some(Arc::new(c))).collect()
+        }
+        (None, None) => vec![None],
+        (Some(file), _) => match cases.get(file) {
             Some(f) => f.cases.iter().cloned().map(Some).collect(),
             None => {
                 return Err(CatalogError::UnknownCasesFile {
@@ -223,6 +246,7 @@ pub(crate) mod tests {
             needs,
             marks: &[],
             cases: None,
+            cases_from: None,
             xfail: None,
             ignore: None,
             timeout_secs: None,
@@ -322,6 +346,61 @@ pub(crate) mod tests {
         assert_eq!(
             err.to_string(),
             "test `inference::chat::cases` names cases file `inference/chat.yaml`, which is not under tests/integration/test_cases/ (files there: none)"
+        );
+    }
+
+    fn two_revisions() -> anyhow::Result<Vec<Case>> {
+        Ok(vec![
+            Case::new("main.starter", serde_json::json!({"rev": "main"})),
+            Case::new("v1.ci", serde_json::json!({})),
+        ])
+    }
+    fn broken_source() -> anyhow::Result<Vec<Case>> {
+        Err(anyhow::anyhow!("no git here"))
+    }
+    fn bad_ids() -> anyhow::Result<Vec<Case>> {
+        Ok(vec![Case::new("a b", serde_json::json!({}))])
+    }
+    static FROM_FN: [TestDef; 1] = [TestDef {
+        cases_from: Some(two_revisions),
+        ..def("integration::compat::load", "loads", &[])
+    }];
+    static BROKEN: [TestDef; 1] = [TestDef {
+        cases_from: Some(broken_source),
+        ..def("integration::compat::load", "loads", &[])
+    }];
+    static BAD: [TestDef; 1] = [TestDef {
+        cases_from: Some(bad_ids),
+        ..def("integration::compat::load", "loads", &[])
+    }];
+
+    #[test]
+    fn cases_from_a_function_are_computed_at_collection() {
+        let c = Catalog::build(&FROM_FN, &Models::default(), &BTreeMap::new()).expect("builds");
+        assert_eq!(
+            names(&c),
+            [
+                "compat::load::loads[case=main.starter]",
+                "compat::load::loads[case=v1.ci]"
+            ]
+        );
+        assert_eq!(
+            c.trials[0]
+                .params
+                .case
+                .as_ref()
+                .map(|c| c.data["rev"].clone()),
+            Some(serde_json::json!("main"))
+        );
+        let err = Catalog::build(&BROKEN, &Models::default(), &BTreeMap::new()).expect_err("fails");
+        assert_eq!(
+            err.to_string(),
+            "test `compat::load::loads`: its cases_from function failed: no git here"
+        );
+        let err = Catalog::build(&BAD, &Models::default(), &BTreeMap::new()).expect_err("fails");
+        assert_eq!(
+            err.to_string(),
+            "test `compat::load::loads`: case id `a b` may only use letters, digits, `_`, `-` and `.`, and must be unique"
         );
     }
 }

@@ -14,11 +14,15 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
+use super::cases::Case;
 use crate::client::TestContext;
 
 /// The type-erased body of a test: the macro wraps the user's `async fn`.
 pub type TestFn =
     fn(Arc<TestContext>) -> Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send + 'static>>;
+
+/// Computes a test's cases at collection time (`cases_from = f`).
+pub type CaseSource = fn() -> anyhow::Result<Vec<Case>>;
 
 /// A model (or value) a test needs; it runs once per value given for each
 /// list-valued parameter, and is ignored with a reason when one is missing.
@@ -88,6 +92,8 @@ pub struct TestDef {
     /// A YAML file under `tests/integration/test_cases/` whose cases the
     /// test runs once each.
     pub cases: Option<&'static str>,
+    /// A function computing the cases when the tests are collected.
+    pub cases_from: Option<CaseSource>,
     /// Expected to fail, for this reason; passing is then a failure.
     pub xfail: Option<&'static str>,
     /// Never run unless asked (`--ignored`), for this reason.

@@ -6,6 +6,7 @@ mod cases;
 mod catalog;
 mod def;
 
+pub use cases::Case;
 pub(crate) use cases::{CaseError, load_cases};
 pub(crate) use catalog::{Catalog, CatalogError, Ignore, Trial, TrialParams};
-pub use def::{Param, TESTS, TestDef, TestFn};
+pub use def::{CaseSource, Param, TESTS, TestDef, TestFn};

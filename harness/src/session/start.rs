@@ -189,9 +189,11 @@ fn config_hash(s: &SessionSettings, run_yaml: &Path) -> Result<String, String> {
     for (k, v) in &s.env {
         h.update(format!("\0{k}={v}").as_bytes());
     }
+    // A replay supervisor knows no upstream; one that forwards does.
     h.update([
         u8::from(s.recorder == Recorder::Proxy),
         u8::from(s.local_model),
+        u8::from(s.mode != InferenceMode::Replay),
     ]);
     if s.recorder == Recorder::Stack {
         // The stack's own recorder reads its mode once, at start-up.

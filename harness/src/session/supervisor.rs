@@ -199,7 +199,7 @@ async fn start_all(
             let real = lookup(&var.var)
                 .or_else(|| var.default.clone())
                 .map(|u| format!("{u}{}", var.suffix));
-            let url = real
+            let base = real
                 .as_deref()
                 .map(url::Url::parse)
                 .transpose()
@@ -209,17 +209,28 @@ async fn start_all(
                         var.var
                     )
                 })?;
-            // In replay the upstream is never contacted, so it is left out.
-            let url = url.filter(|_| mode != InferenceMode::Replay);
-            let path = url.as_ref().map_or_else(
-                || "/v1".to_owned(),
-                |u| u.path().trim_end_matches('/').to_owned(),
-            );
-            routes.push((var.var.clone(), provider.clone(), path));
-            upstreams.push(Upstream {
-                name: provider,
-                url,
-            });
+            let (upstream, path) = match base {
+                Some(base) => Upstream::from_base_url(&provider, &base),
+                None => (
+                    Upstream {
+                        name: provider.clone(),
+                        url: None,
+                    },
+                    "/v1".to_owned(),
+                ),
+            };
+            // In replay the upstream is never contacted: leave it out, so a
+            // bug could not reach the network either.
+            let upstream = if mode == InferenceMode::Replay {
+                Upstream {
+                    url: None,
+                    ..upstream
+                }
+            } else {
+                upstream
+            };
+            routes.push((var.var.clone(), provider, path));
+            upstreams.push(upstream);
         }
         let rules = Rules::load_from_dir(&spec.record_dir).map_err(|e| e.to_string())?;
         let options = ProxyOptions {
