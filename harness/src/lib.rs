@@ -76,7 +76,7 @@ pub use record::tool_main;
 /// (flags, `-k`, configuration), 130 interrupted.
 pub fn main(project_root: &str) -> ExitCode {
     if let Some(spec) = std::env::var_os(session::SUPERVISOR_ENV) {
-        return session::supervise(spec.into());
+        return session::supervise(spec);
     }
     let args = match cli::RawArgs::parse_from(std::env::args_os()) {
         Ok(args) => args,

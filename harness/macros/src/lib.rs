@@ -69,7 +69,7 @@ impl Parse for Args {
             let name = key.to_string();
             match name.as_str() {
                 _ if PARAMS.iter().any(|(id, _)| *id == name) => {
-                    if args.needs.iter().any(|n| *n == key) {
+                    if args.needs.contains(&key) {
                         return Err(syn::Error::new(key.span(), format!("`{name}` given twice")));
                     }
                     args.needs.push(key);

@@ -115,10 +115,8 @@ pub(crate) fn run(config: Config) -> Result<ExitCode, RunError> {
         .ok()
         .and_then(|m| m.into_inner().ok())
         .and_then(Reporters::into_error);
-    if let Some(e) = error {
-        if e.kind() != std::io::ErrorKind::BrokenPipe {
-            return Err(RunError::Output(e));
-        }
+    if let Some(e) = error.filter(|e| e.kind() != std::io::ErrorKind::BrokenPipe) {
+        return Err(RunError::Output(e));
     }
     Ok(match summary {
         None => {

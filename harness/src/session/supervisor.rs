@@ -310,21 +310,21 @@ async fn watch(
             println!("stopping on request");
             return Ok(());
         }
-        if let Some(stack) = owned.stack.as_ref() {
-            if !crate::process::group_is_alive(stack.pid()) {
-                let tail = crate::process::log_tail(stack.log_path(), 40);
-                let message = format!(
-                    "the Llama Stack server died during the run; the last lines of {}:\n{tail}",
-                    stack.log_path().display()
-                );
-                println!("{message}");
-                let _ = dir.write_state(&State {
-                    phase: Phase::Failed,
-                    error: Some(message.clone()),
-                    ..ready.clone()
-                });
-                return Err(message);
-            }
+        if let Some(stack) = owned.stack.as_ref()
+            && !crate::process::group_is_alive(stack.pid())
+        {
+            let tail = crate::process::log_tail(stack.log_path(), 40);
+            let message = format!(
+                "the Llama Stack server died during the run; the last lines of {}:\n{tail}",
+                stack.log_path().display()
+            );
+            println!("{message}");
+            let _ = dir.write_state(&State {
+                phase: Phase::Failed,
+                error: Some(message.clone()),
+                ..ready.clone()
+            });
+            return Err(message);
         }
         if dir.live_leases().is_empty() {
             let since = *idle_since.get_or_insert_with(Instant::now);
