@@ -9,6 +9,7 @@
 //!   state.json      what it is doing (starting, ready, failed, stopped)
 //!   leases/<pid>    one per test process using the server
 //!   stop            written to ask the supervisor to stop
+//!   starts.log      one line per stack server started here
 //!   supervisor.log  the supervisor's own progress
 //!   stack.log       the stack's stdout and stderr
 //!   state/          the stack's SQLite files, uploaded files, ...
@@ -122,6 +123,16 @@ impl SessionDir {
         }
         live.sort_unstable();
         live
+    }
+
+    /// Appends `pid` to `starts.log`, the count of servers this session
+    /// directory has started.
+    pub(crate) fn record_start(&self, pid: u32) -> std::io::Result<()> {
+        let mut log = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.path("starts.log"))?;
+        writeln!(log, "{pid}")
     }
 
     pub(crate) fn request_stop(&self) -> std::io::Result<()> {

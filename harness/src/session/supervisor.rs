@@ -274,6 +274,9 @@ async fn start_all(
     let server =
         blocking(move || StackServer::start(&options, &p).map_err(|e| e.to_string())).await?;
     let base_url = server.base_url().to_owned();
+    // One line per server start: how a test proves that many processes
+    // shared one server (see tests/nextest.rs).
+    let _ = dir.record_start(server.pid());
     owned.stack = Some(server);
 
     let ready = State {

@@ -1,0 +1,94 @@
+//! cargo-nextest runs every test in a process of its own: prove that the
+//! whole integration suite, run that way, starts exactly one Llama Stack
+//! server and leaves no process of it behind.
+//!
+//! It runs `cargo nextest run` on the already-built integration target (cargo
+//! holds no lock while tests run), on a port of its own so it cannot meet a
+//! server of another run.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+const PORT: u16 = 8331;
+
+fn session_dir() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
+    target
+        .join("stack-harness")
+        .join("sessions")
+        .join(format!("port-{PORT}"))
+}
+
+fn starts(dir: &Path) -> usize {
+    std::fs::read_to_string(dir.join("starts.log")).map_or(0, |s| s.lines().count())
+}
+
+/// Processes whose working directory is inside the session directory: the
+/// stack server runs from its state directory there.
+fn processes_inside(dir: &Path) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read_link(format!("/proc/{pid}/cwd")).is_ok_and(|cwd| cwd.starts_with(dir))
+        })
+        .collect()
+}
+
+#[test]
+fn the_suite_under_nextest_shares_one_server_and_leaves_nothing_running() {
+    let dir = session_dir();
+    let before = starts(&dir);
+    let status = Command::new("cargo")
+        .args([
+            "nextest",
+            "run",
+            "--test",
+            "integration",
+            "--no-fail-fast",
+            "--color",
+            "never",
+        ])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("LLAMA_STACK_CONFIG", format!("server:ci-tests:{PORT}"))
+        .status()
+        .expect("cargo nextest runs (it is installed with the toolchain here)");
+    assert!(
+        status.success(),
+        "cargo nextest run --test integration failed: {status}"
+    );
+    assert_eq!(
+        starts(&dir) - before,
+        1,
+        "every test process must reuse the first one's server"
+    );
+
+    // The supervisor stops the server a grace period after the last lease.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut left = processes_inside(&dir);
+    while !left.is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(500));
+        left = processes_inside(&dir);
+    }
+    assert!(
+        left.is_empty(),
+        "processes still running from {}: {left:?}",
+        dir.display()
+    );
+    assert!(
+        std::net::TcpListener::bind(("127.0.0.1", PORT)).is_ok(),
+        "port {PORT} is still held after the run"
+    );
+    let state =
+        std::fs::read_to_string(dir.join("state.json")).expect("the supervisor left its state");
+    assert!(
+        state.contains("\"phase\": \"stopped\""),
+        "the supervisor did not stop cleanly: {state}"
+    );
+}
