@@ -52,18 +52,54 @@ mod plain {
 mod models {
     use super::*;
 
-    #[harness::test(text_model, stack = false, marks(streaming))]
+    // judge_model, not text_model: the repository's stack-harness.toml sets
+    // a text model through `setup = "local"`, and these tests must not see one.
+    #[harness::test(judge_model, stack = false, marks(streaming))]
     async fn per_model(ctx: &TestContext) -> Result {
-        ensure!(ctx.id() == format!("models::per_model[text_model={}]", ctx.text_model()));
+        ensure!(ctx.id() == format!("models::per_model[judge_model={}]", ctx.judge_model()));
         Ok(())
     }
 
-    #[harness::test(text_model, vision_model, stack = false)]
+    #[harness::test(judge_model, vision_model, stack = false)]
     async fn needs_vision(_ctx: &TestContext) -> Result {
         Ok(())
     }
 }
 
+/// Tests that talk to a real stack, for `harness/tests/lifecycle.rs`: each
+/// writes `ready` into `$FIXTURE_MARKERS` once the stack answered, then waits
+/// for `go` before calling it again, so the outer test can act in between.
+mod lifecycle {
+    use super::*;
+    use std::path::PathBuf;
+
+    fn markers() -> Result<PathBuf> {
+        std::env::var_os("FIXTURE_MARKERS")
+            .map(PathBuf::from)
+            .context("FIXTURE_MARKERS is not set")
+    }
+
+    #[harness::test(marks(lifecycle), timeout = 120)]
+    async fn a_call_then_wait(ctx: &TestContext) -> Result {
+        ctx.get_ok("/v1/health").await?;
+        let dir = markers()?;
+        std::fs::write(dir.join("ready"), std::process::id().to_string())?;
+        while !dir.join("go").exists() {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        ctx.get_ok("/v1/health").await?;
+        Ok(())
+    }
+
+    #[harness::test(marks(lifecycle))]
+    async fn b_next_call(ctx: &TestContext) -> Result {
+        ctx.get_ok("/v1/health").await?;
+        Ok(())
+    }
+}
+
 fn main() -> std::process::ExitCode {
-    harness::main(env!("CARGO_MANIFEST_DIR"))
+    // The repository root, so `run-configs/`, `.stack/` and `target/` are the
+    // project's own.
+    harness::main(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
 }

@@ -25,7 +25,7 @@ fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(fixture());
     cmd.args(args)
         .env_remove("LLAMA_STACK_TEST_K")
-        .env_remove("LLAMA_STACK_TEST_TEXT_MODEL");
+        .env_remove("LLAMA_STACK_TEST_JUDGE_MODEL");
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -46,12 +46,16 @@ fn list_terse_prints_exactly_name_colon_test_lines() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(
         stdout(&o),
-        "models::needs_vision: test\nmodels::per_model: test\nplain::fails: test\nplain::ignored: test\n\
-         plain::known_bug: test\nplain::overruns: test\nplain::panics: test\nplain::passes: test\n"
+        "lifecycle::a_call_then_wait: test\nlifecycle::b_next_call: test\nmodels::needs_vision: test\n\
+         models::per_model: test\nplain::fails: test\nplain::ignored: test\nplain::known_bug: test\n\
+         plain::overruns: test\nplain::panics: test\nplain::passes: test\n"
     );
-    let o = run(&["--list", "--format", "terse", "--text-model", "a,b"], &[]);
+    let o = run(
+        &["--list", "--format", "terse", "--judge-model", "a,b"],
+        &[],
+    );
     assert!(stdout(&o).contains(
-        "models::per_model[text_model=a]: test\nmodels::per_model[text_model=b]: test\n"
+        "models::per_model[judge_model=a]: test\nmodels::per_model[judge_model=b]: test\n"
     ));
 }
 
@@ -76,9 +80,9 @@ fn keyword_from_the_environment_shapes_the_list_for_nextest() {
     );
     let o = run(
         &["--list", "--format", "terse", "-k", "streaming"],
-        &[("LLAMA_STACK_TEST_TEXT_MODEL", "m")],
+        &[("LLAMA_STACK_TEST_JUDGE_MODEL", "m")],
     );
-    assert_eq!(stdout(&o), "models::per_model[text_model=m]: test\n");
+    assert_eq!(stdout(&o), "models::per_model[judge_model=m]: test\n");
 }
 
 #[test]
@@ -104,11 +108,11 @@ fn exact_runs_one_test_and_its_parametrisations() {
     );
     assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
     assert!(stdout(&o).contains("test plain::passes ... ok"));
-    assert!(stdout(&o).contains("1 passed; 0 failed; 0 ignored; 0 measured; 7 filtered out"));
+    assert!(stdout(&o).contains("1 passed; 0 failed; 0 ignored; 0 measured; 9 filtered out"));
 
     let o = run(
         &["models::per_model", "--exact"],
-        &[("LLAMA_STACK_TEST_TEXT_MODEL", "a,b")],
+        &[("LLAMA_STACK_TEST_JUDGE_MODEL", "a,b")],
     );
     assert!(o.status.success(), "{}{}", stdout(&o), stderr(&o));
     assert!(stdout(&o).contains("2 passed;"), "{}", stdout(&o));
@@ -180,7 +184,7 @@ fn a_test_over_its_deadline_fails_without_hanging_the_run() {
 fn ignored_tests_carry_their_reason() {
     let o = run(
         &["plain::ignored", "models::needs_vision", "--exact"],
-        &[("LLAMA_STACK_TEST_TEXT_MODEL", "m")],
+        &[("LLAMA_STACK_TEST_JUDGE_MODEL", "m")],
     );
     let out = stdout(&o);
     assert!(

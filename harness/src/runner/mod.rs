@@ -95,15 +95,18 @@ pub(crate) fn run(config: Config) -> Result<ExitCode, RunError> {
     };
 
     let summary = runtime.block_on(async {
-        // Start the stack before the first test, so provisioning and start-up
-        // count against no test's deadline; a failure is remembered and fails
-        // every test that needs the stack, with the same message.
-        if needs_stack {
-            let _ = session.stack().await;
-        }
-        let run = execute::execute(plan, &settings, &session, &reporters);
+        let work = async {
+            // Start the stack before the first test, so provisioning and
+            // start-up count against no test's deadline; a failure is
+            // remembered and fails every test that needs the stack.
+            if needs_stack {
+                let _ = session.stack().await;
+            }
+            execute::execute(plan, &settings, &session, &reporters).await
+        };
+        // Ctrl-C (during start-up too) still releases the stack below.
         let summary = tokio::select! {
-            summary = run => Some(summary),
+            summary = work => Some(summary),
             _ = tokio::signal::ctrl_c() => None,
         };
         session.finish(complete && summary.is_some()).await;

@@ -106,11 +106,15 @@ pub(crate) struct SupervisorSpec {
     pub local_model: bool,
     pub config_hash: String,
     pub keep: bool,
+    pub grace_secs: u64,
 }
 
-/// How long a supervisor with no live lease waits before stopping: long
-/// enough for cargo-nextest to start the next test process.
-pub(crate) const GRACE: Duration = Duration::from_secs(10);
+/// How long a supervisor with no live lease waits before stopping: under
+/// cargo-nextest, long enough for it to start the next test process; else
+/// just long enough to ride out a moment with no lease (a test process that
+/// died, a Ctrl-C during start-up).
+pub(crate) const NEXTEST_GRACE: Duration = Duration::from_secs(10);
+pub(crate) const GRACE: Duration = Duration::from_secs(2);
 /// How long a `--keep-server` supervisor stays up with no lease.
 pub(crate) const KEEP_IDLE: Duration = Duration::from_secs(30 * 60);
 
@@ -283,6 +287,12 @@ async fn start_supervised(
         local_model: s.local_model,
         config_hash: hash,
         keep: s.keep_server,
+        grace_secs: if s.under_nextest {
+            NEXTEST_GRACE
+        } else {
+            GRACE
+        }
+        .as_secs(),
     };
     let spec_path = dir.path("spec.json");
     let json = serde_json::to_vec_pretty(&spec).map_err(|e| e.to_string())?;

@@ -15,7 +15,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use super::files::{Phase, SessionDir, State};
-use super::start::{GRACE, KEEP_IDLE, SupervisorSpec};
+use super::start::{KEEP_IDLE, SupervisorSpec};
 use crate::local_model::LocalModel;
 use crate::process::Progress;
 use crate::record::{self, InferenceMode, Proxy, ProxyOptions, RecordError, Rules, Upstream};
@@ -298,7 +298,11 @@ async fn watch(
     owned: &mut Owned,
     ready: State,
 ) -> Result<(), String> {
-    let idle_limit = if spec.keep { KEEP_IDLE } else { GRACE };
+    let idle_limit = if spec.keep {
+        KEEP_IDLE
+    } else {
+        Duration::from_secs(spec.grace_secs)
+    };
     let mut idle_since: Option<Instant> = None;
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .map_err(|e| format!("cannot watch for SIGTERM: {e}"))?;

@@ -1,0 +1,199 @@
+//! The stack fixture's lifetime against a real Llama Stack server: a server
+//! that dies mid-run fails the remaining tests fast with its log tail, and
+//! Ctrl-C or a killed test process leaves nothing running.
+//!
+//! Drives the `fixture` example's `lifecycle::*` tests, which call the stack,
+//! signal `ready`, and wait for `go` (see harness/examples/fixture.rs). Each
+//! scenario uses a private server (a run.yaml path), on a free port of its own.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the workspace root")
+        .to_owned()
+}
+
+fn fixture() -> PathBuf {
+    let exe = std::env::current_exe().expect("current exe");
+    let debug = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/debug");
+    debug.join("examples").join("fixture")
+}
+
+fn sessions() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"));
+    target.join("stack-harness").join("sessions")
+}
+
+struct Run {
+    child: Child,
+    markers: tempfile::TempDir,
+}
+
+fn start(filters: &[&str]) -> Run {
+    let markers = tempfile::tempdir().expect("tempdir");
+    let config = root().join("run-configs/ci-tests/run.yaml");
+    let child = Command::new(fixture())
+        .args(filters)
+        .args(["--exact", "--test-threads", "1"])
+        .arg(format!("--stack-config={}", config.display()))
+        .env("FIXTURE_MARKERS", markers.path())
+        .env_remove("LLAMA_STACK_CONFIG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the fixture starts");
+    Run { child, markers }
+}
+
+fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The session directory of the private server the fixture process started.
+fn session_of(pid: u32) -> PathBuf {
+    let prefix = format!("private-{pid}-");
+    let mut found = None;
+    wait_for("the session directory", Duration::from_secs(10), || {
+        found = std::fs::read_dir(sessions())
+            .into_iter()
+            .flatten()
+            .flatten()
+            .find(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+            .map(|e| e.path());
+        found.is_some()
+    });
+    found.expect("found")
+}
+
+/// Processes running from inside `dir`: the stack runs from its state dir.
+fn processes_inside(dir: &Path) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read_link(format!("/proc/{pid}/cwd")).is_ok_and(|cwd| cwd.starts_with(dir))
+        })
+        .collect()
+}
+
+fn signal(pid: u32, sig: &str) {
+    let status = Command::new("kill")
+        .args([sig, &pid.to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success(), "kill {sig} {pid} failed");
+}
+
+fn assert_nothing_left(dir: &Path, within: Duration) {
+    let mut left = processes_inside(dir);
+    let deadline = Instant::now() + within;
+    while !left.is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+        left = processes_inside(dir);
+    }
+    assert!(
+        left.is_empty(),
+        "still running from {}: {left:?}",
+        dir.display()
+    );
+}
+
+#[test]
+fn a_stack_that_dies_mid_run_fails_the_rest_fast_with_its_log_tail() {
+    let mut run = start(&["lifecycle::a_call_then_wait", "lifecycle::b_next_call"]);
+    let ready = run.markers.path().join("ready");
+    wait_for(
+        "the first test to reach the stack",
+        Duration::from_secs(240),
+        || ready.exists(),
+    );
+    let dir = session_of(run.child.id());
+    let stack = processes_inside(&dir);
+    assert!(
+        !stack.is_empty(),
+        "no stack process runs from {}",
+        dir.display()
+    );
+    for pid in &stack {
+        signal(*pid, "-KILL");
+    }
+    // Give the supervisor time to notice (it looks twice a second).
+    std::thread::sleep(Duration::from_secs(2));
+    let released = Instant::now();
+    std::fs::write(run.markers.path().join("go"), "").expect("go");
+    let out = run.child.wait_with_output().expect("the fixture ends");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(101), "{stdout}");
+    assert!(
+        released.elapsed() < Duration::from_secs(15),
+        "the remaining tests did not fail fast"
+    );
+    assert!(
+        stdout.contains("test lifecycle::a_call_then_wait ... FAILED"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("test lifecycle::b_next_call ... FAILED"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("the Llama Stack server died during the run; the last lines of"),
+        "{stdout}"
+    );
+    assert_nothing_left(&dir, Duration::from_secs(20));
+}
+
+#[test]
+fn ctrl_c_stops_the_stack_it_started() {
+    let mut run = start(&["lifecycle::a_call_then_wait"]);
+    let ready = run.markers.path().join("ready");
+    wait_for(
+        "the test to reach the stack",
+        Duration::from_secs(240),
+        || ready.exists(),
+    );
+    let dir = session_of(run.child.id());
+    assert!(!processes_inside(&dir).is_empty());
+    signal(run.child.id(), "-INT");
+    let out = run.child.wait_with_output().expect("the fixture ends");
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("interrupted; the stack was released"));
+    assert_nothing_left(&dir, Duration::from_secs(15));
+}
+
+#[test]
+fn a_killed_test_process_leaves_nothing_behind() {
+    let mut run = start(&["lifecycle::a_call_then_wait"]);
+    let ready = run.markers.path().join("ready");
+    wait_for(
+        "the test to reach the stack",
+        Duration::from_secs(240),
+        || ready.exists(),
+    );
+    let dir = session_of(run.child.id());
+    assert!(!processes_inside(&dir).is_empty());
+    signal(run.child.id(), "-KILL");
+    let _ = run.child.wait();
+    // The supervisor sees the lease's process gone and stops after its grace.
+    assert_nothing_left(&dir, Duration::from_secs(30));
+}
