@@ -115,7 +115,7 @@ fn assert_nothing_left(dir: &Path, within: Duration) {
 
 #[test]
 fn a_stack_that_dies_mid_run_fails_the_rest_fast_with_its_log_tail() {
-    let mut run = start(&["lifecycle::a_call_then_wait", "lifecycle::b_next_call"]);
+    let run = start(&["lifecycle::a_call_then_wait", "lifecycle::b_next_call"]);
     let ready = run.markers.path().join("ready");
     wait_for(
         "the first test to reach the stack",
@@ -160,7 +160,7 @@ fn a_stack_that_dies_mid_run_fails_the_rest_fast_with_its_log_tail() {
 
 #[test]
 fn ctrl_c_stops_the_stack_it_started() {
-    let mut run = start(&["lifecycle::a_call_then_wait"]);
+    let run = start(&["lifecycle::a_call_then_wait"]);
     let ready = run.markers.path().join("ready");
     wait_for(
         "the test to reach the stack",
