@@ -29,6 +29,7 @@ mod prune;
 mod redact;
 mod response;
 mod rules;
+mod secrets;
 mod sse;
 mod store;
 mod tool;

@@ -291,6 +291,14 @@ async fn re_recording_an_unchanged_exchange_rewrites_identical_bytes() {
         events[3],
         crate::record::sse::SseEvent::Data("[DONE]".into())
     );
+    // What the proxy writes, `recordings verify` accepts.
+    let args = crate::record::tool::RecordingsArgs {
+        dir: dir.path().to_owned(),
+        command: crate::record::tool::Command::Verify,
+    };
+    let mut out = Vec::new();
+    let verified = crate::record::tool::run(&args, &mut out).unwrap();
+    assert!(verified, "{}", String::from_utf8_lossy(&out));
     proxy.shutdown().await;
 }
 

@@ -220,3 +220,216 @@ impl StreamRecorder {
         frames
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::record::redact::Redactor;
+
+    const HASH: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+    fn normalizer(yaml: &str) -> ResponseNormalizer {
+        let rules = Rules::parse(yaml, Path::new("normalize.yaml"), &|_| None).unwrap();
+        ResponseNormalizer::new(Arc::new(rules), HASH)
+    }
+
+    fn shipped() -> ResponseNormalizer {
+        let mut rules = Rules::parse(
+            include_str!("../../../recordings/normalize.yaml"),
+            Path::new("recordings/normalize.yaml"),
+            &|_| None,
+        )
+        .unwrap();
+        rules.redactor = Redactor::new(vec!["sk-test-secret-1".into()]);
+        ResponseNormalizer::new(Arc::new(rules), HASH)
+    }
+
+    fn data(s: &str) -> SseEvent {
+        SseEvent::Data(s.to_owned())
+    }
+
+    #[test]
+    fn the_shipped_rules_pin_what_a_model_server_randomises() {
+        let mut body = json!({
+            "id": "chatcmpl-263fafbb-d8c3-4928-925b-87053ab12e1d",
+            "object": "chat.completion",
+            "created": 1795676983,
+            "model": "smollm2-135m",
+            "system_fingerprint": "b4600-a1b2c3d",
+            "choices": [{"index": 0, "message": {"role": "assistant", "tool_calls": [
+                {"id": "call__0_get_weather_cmpl-263fafbb-d8c3-4928-925b-87053ab12e1d", "type": "function"},
+                {"id": "Xy9zQ", "type": "function"}
+            ]}}],
+            "usage": {"prompt_tokens": 37, "completion_tokens": 3, "total_tokens": 40,
+                      "prompt_tokens_details": {"cached_tokens": 12}},
+            "timings": {"prompt_ms": 12.5, "predicted_per_second": 70.1}
+        });
+        shipped().json(&mut body);
+        assert_eq!(
+            body,
+            json!({
+                "id": "chatcmpl-0123456789abcdef",
+                "object": "chat.completion",
+                "created": 1700000000,
+                "model": "smollm2-135m",
+                "system_fingerprint": "fp_recorded",
+                "choices": [{"index": 0, "message": {"role": "assistant", "tool_calls": [
+                    {"id": "call_0123456789abcdef_1", "type": "function"},
+                    {"id": "call_0123456789abcdef_2", "type": "function"}
+                ]}}],
+                "usage": {"prompt_tokens": 37, "completion_tokens": 3, "total_tokens": 40,
+                          "prompt_tokens_details": null},
+                "timings": null
+            })
+        );
+        // Completions keep their prefix; models and embeddings are left alone.
+        let mut completion = json!({"id": "cmpl-38e1b929-10fc-4291-87b7-c1dd1a10902e"});
+        shipped().json(&mut completion);
+        assert_eq!(completion, json!({"id": "cmpl-0123456789abcdef"}));
+        let models = json!({"object": "list", "data": [{"id": "smollm2-135m", "object": "model", "created": 1795676000}]});
+        let mut listed = models.clone();
+        shipped().json(&mut listed);
+        assert_eq!(listed["data"][0]["id"], json!("smollm2-135m"));
+        assert_eq!(listed["data"][0]["created"], json!(1700000000));
+        let embedding = json!({"object": "list", "data": [{"object": "embedding", "embedding": [0.5, -0.25], "index": 0}],
+                               "model": "m", "usage": {"prompt_tokens": 3, "total_tokens": 3}});
+        let mut same = embedding.clone();
+        shipped().json(&mut same);
+        assert_eq!(same, embedding);
+    }
+
+    #[test]
+    fn numbering_runs_across_the_events_of_one_stream() {
+        let mut n = shipped();
+        let chunk = |id: &str, index: usize| {
+            format!(
+                r#"{{"id":"chatcmpl-r","choices":[{{"index":0,"delta":{{"tool_calls":[{{"index":{index},"id":"{id}"}}]}}}}]}}"#
+            )
+        };
+        let out: Vec<SseEvent> = [chunk("A1", 0), chunk("B2", 1), chunk("A1", 0)]
+            .iter()
+            .map(|c| n.event(data(c)))
+            .collect();
+        let expected = |id: &str, index: usize| {
+            data(&format!(
+                r#"{{"id":"chatcmpl-0123456789abcdef","choices":[{{"index":0,"delta":{{"tool_calls":[{{"index":{index},"id":"{id}"}}]}}}}]}}"#
+            ))
+        };
+        assert_eq!(
+            out,
+            vec![
+                expected("call_0123456789abcdef_1", 0),
+                expected("call_0123456789abcdef_2", 1),
+                expected("call_0123456789abcdef_1", 0),
+            ]
+        );
+    }
+
+    #[test]
+    fn events_keep_their_framing_and_untouched_payloads_keep_their_bytes() {
+        let mut n = normalizer("response_rules: [{path: '$.id', replace: 'x-{key}'}]");
+        let table = [
+            (data("[DONE]"), data("[DONE]")),
+            (data("not json"), data("not json")),
+            // Python's `json.dumps` spacing survives when nothing changes.
+            (
+                data(r#"{"a": 1, "b": [1, 2]}"#),
+                data(r#"{"a": 1, "b": [1, 2]}"#),
+            ),
+            (
+                data(r#"{"id": "r1", "a": 1}"#),
+                data(r#"{"id":"x-0123456789abcdef","a":1}"#),
+            ),
+            (
+                SseEvent::Raw {
+                    raw: "event: chunk\r\ndata: {\"id\": 7}\r\nid: 3\r\n\r\n".into(),
+                },
+                SseEvent::Raw {
+                    raw: "event: chunk\r\ndata: {\"id\":\"x-0123456789abcdef\"}\r\nid: 3\r\n\r\n"
+                        .into(),
+                },
+            ),
+            (
+                SseEvent::Raw {
+                    raw: ": keep-alive\n\n".into(),
+                },
+                SseEvent::Raw {
+                    raw: ": keep-alive\n\n".into(),
+                },
+            ),
+            (
+                SseEvent::Raw {
+                    raw: "data:{\"id\":1}\n\n".into(),
+                },
+                SseEvent::Raw {
+                    raw: "data:{\"id\":\"x-0123456789abcdef\"}\n\n".into(),
+                },
+            ),
+        ];
+        for (input, expected) in table {
+            assert_eq!(n.event(input.clone()), expected, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn a_recorded_stream_is_redacted_then_normalised_event_by_event() {
+        let wire = "data: {\"id\":\"chatcmpl-9\",\"k\":\"sk-test-secret-1\"}\n\ndata: {\"id\":\"chatcmpl-9\"}\n\ndata: [DONE]\n\n";
+        let mut recorder = StreamRecorder::new(shipped());
+        let mut frames = Vec::new();
+        for chunk in wire.as_bytes().chunks(5) {
+            frames.extend(recorder.push(chunk));
+        }
+        let (rest, stored) = recorder.finish(200, Some("text/event-stream".into()));
+        frames.extend(rest);
+        let frames: Vec<String> = frames
+            .iter()
+            .map(|f| String::from_utf8(f.to_vec()).unwrap())
+            .collect();
+        assert_eq!(
+            frames,
+            vec![
+                "data: {\"id\":\"chatcmpl-0123456789abcdef\",\"k\":\"<redacted>\"}\n\n",
+                "data: {\"id\":\"chatcmpl-0123456789abcdef\"}\n\n",
+                "data: [DONE]\n\n",
+            ]
+        );
+        // What is stored re-emits exactly what was forwarded.
+        let events = stored.events.unwrap();
+        assert_eq!(sse::emit(&events), frames.concat());
+    }
+
+    #[test]
+    fn a_stream_that_is_not_text_passes_through_and_is_stored_as_bytes() {
+        let mut recorder = StreamRecorder::new(shipped());
+        let mut frames = recorder.push(b"data: {\"id\":\"chatcmpl-9\"}\n\ndata: \xff\n\ndata: x");
+        frames.extend(recorder.push(b"yz\n\n"));
+        let (rest, stored) = recorder.finish(200, Some("text/event-stream".into()));
+        frames.extend(rest);
+        assert_eq!(
+            frames.concat(),
+            b"data: {\"id\":\"chatcmpl-0123456789abcdef\"}\n\ndata: \xff\n\ndata: xyz\n\n".to_vec()
+        );
+        assert_eq!(stored.events, None);
+        assert!(stored.body.body_base64.is_some());
+    }
+
+    #[test]
+    fn a_json_body_is_redacted_and_normalised_before_it_is_stored() {
+        let stored = recorded_response(
+            200,
+            Some("application/json".into()),
+            br#"{"id":"chatcmpl-1","created":5,"echo":"sk-test-secret-1"}"#,
+            &mut shipped(),
+        );
+        assert_eq!(
+            stored.body.body,
+            Some(
+                json!({"id": "chatcmpl-0123456789abcdef", "created": 1700000000, "echo": "<redacted>"})
+            )
+        );
+    }
+}

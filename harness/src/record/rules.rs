@@ -297,6 +297,18 @@ mod tests {
     }
 
     #[test]
+    fn response_rules_load_beside_request_rules_and_may_replace_with_null() {
+        let rules = parse(
+            "rules: [{path: '$.seed', replace: 0}]\nresponse_rules:\n  - path: '$.timings'\n    replace: null\n  - {path: '$.id', regex: '^(c)-.*$', replace: '${1}-{key}-{n}'}\n",
+        )
+        .unwrap();
+        assert_eq!(rules.rules.len(), 1);
+        assert_eq!(rules.response_rules.len(), 2);
+        assert_eq!(rules.response_rules[0].replace, Value::Null);
+        assert_eq!(key_token_value("0123456789abcdef0123"), "0123456789abcdef");
+    }
+
+    #[test]
     fn an_empty_file_is_no_rules() {
         let rules = parse("# nothing yet\n").unwrap();
         assert!(rules.rules.is_empty());
@@ -328,6 +340,14 @@ mod tests {
             (
                 "rules:\n  - regex: ''\n    replace: x\n",
                 "invalid normalisation rule `rules[0]` in `recordings/normalize.yaml`: `regex` is empty; it would match everywhere",
+            ),
+            (
+                "rules:\n  - path: '$.id'\n    replace: 'id-{key}'\n",
+                "invalid normalisation rule `rules[0]` in `recordings/normalize.yaml`: `{key}` is the request's key, which these rules help compute; use it in `response_rules` only",
+            ),
+            (
+                "response_rules:\n  - path: '$.id'\n    replace: 'id-{key}'\n  - path: '$.created'\n",
+                "invalid normalisation rule `response_rules[1]` in `recordings/normalize.yaml`: `replace` is missing; say what the matched text becomes",
             ),
             (
                 "rules:\n  - regx: 'a'\n    replace: x\n",
