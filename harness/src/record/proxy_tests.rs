@@ -503,6 +503,35 @@ async fn record_if_missing_replays_hits_and_records_misses() {
 }
 
 #[tokio::test]
+async fn record_if_missing_adds_a_test_that_replays_a_recording_to_its_users() {
+    let up = fake_upstream().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (proxy, control) = proxy(InferenceMode::RecordIfMissing, dir.path(), Some(&up.url)).await;
+    for test in ["chat::b", "chat::a", "chat::b"] {
+        control.test_started(test).await.unwrap();
+        send(&proxy, chat("same", false)).await;
+        control.test_finished(test).await.unwrap();
+    }
+    assert_eq!(up.hits.load(Ordering::SeqCst), 1, "recorded once");
+    let file = &list_files(dir.path()).unwrap()[0];
+    assert_eq!(
+        read_recording(file).unwrap().used_by,
+        vec!["chat::a", "chat::b"]
+    );
+    // Replay never writes.
+    control
+        .configure(InferenceMode::Replay, dir.path(), true)
+        .await
+        .unwrap();
+    let before = std::fs::read(file).unwrap();
+    control.test_started("chat::c").await.unwrap();
+    send(&proxy, chat("same", false)).await;
+    control.test_finished("chat::c").await.unwrap();
+    assert_eq!(std::fs::read(file).unwrap(), before);
+    proxy.shutdown().await;
+}
+
+#[tokio::test]
 async fn a_different_random_file_id_replays_the_same_recording() {
     let up = fake_upstream().await;
     let dir = tempfile::tempdir().unwrap();
@@ -620,7 +649,11 @@ async fn finishing_a_run_writes_the_usage_manifest() {
     assert_eq!(usage.recordings, 1);
     let written = crate::record::usage::UsageManifest::read(&manifest).unwrap();
     assert_eq!(written.mode, InferenceMode::Replay);
-    assert!(written.uses_file(&list_files(dir.path()).unwrap()[0]));
+    let users = written.users_of_file(&list_files(dir.path()).unwrap()[0]);
+    assert_eq!(
+        users.map(|u| u.iter().map(String::as_str).collect::<Vec<_>>()),
+        Some(vec![STARTUP])
+    );
     let state = control.state().await.unwrap();
     assert_eq!(
         (state.used, state.misses, state.providers),

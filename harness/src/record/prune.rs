@@ -1,12 +1,23 @@
 //! `recordings prune`: removes the recordings the last complete run did not
-//! use, according to its usage manifest.
+//! use, according to its usage manifest, and from the recordings it did use
+//! the `used_by` names of tests that did not use them (renamed, removed, or
+//! changed tests). Recording runs only ever add names to `used_by`, so this
+//! is where a name goes away.
+//!
+//! A name stays when the run attributed the recording to it. With tests run
+//! in parallel an attribution is a superset of the real users, so the rule
+//! only ever removes names that certainly did not use the recording, and
+//! never adds any: the result does not depend on scheduling. The start-up
+//! marker is not a test and is never removed (a reused stack makes no
+//! start-up requests in the run that wrote the manifest).
 
 use std::io::Write;
 use std::path::Path;
 
+use super::control::STARTUP;
 use super::error::RecordError;
 use super::mode::InferenceMode;
-use super::store::list_files;
+use super::store::{edit_used_by, list_files, read_recording};
 use super::tool::{ToolError, plural, short_name};
 use super::usage::UsageManifest;
 
@@ -48,8 +59,31 @@ pub(super) fn prune(
         .ok();
     let files = list_files(dir)?;
     let (mut removed, mut newer) = (0, 0);
+    let (mut stale_names, mut edited) = (0, 0);
     for file in &files {
-        if manifest.uses_file(file) {
+        if let Some(users) = manifest.users_of_file(file) {
+            let keep = |name: &String| name == STARTUP || users.contains(name);
+            let stale: Vec<String> = read_recording(file)?
+                .used_by
+                .into_iter()
+                .filter(|name| !keep(name))
+                .map(|name| format!("`{name}`"))
+                .collect();
+            if stale.is_empty() {
+                continue;
+            }
+            if !dry_run {
+                edit_used_by(file, |names| names.retain(|n| keep(n)))?;
+            }
+            writeln!(
+                out,
+                "{} from {} `used_by`: {}",
+                if dry_run { "would drop" } else { "dropped" },
+                short_name(file),
+                stale.join(", ")
+            )?;
+            stale_names += stale.len();
+            edited += 1;
             continue;
         }
         let modified = std::fs::metadata(file).and_then(|m| m.modified()).ok();
@@ -81,6 +115,15 @@ pub(super) fn prune(
             String::new()
         }
     )?;
+    if edited > 0 {
+        writeln!(
+            out,
+            "{} {} of tests that no longer use them from {}",
+            if dry_run { "would drop" } else { "dropped" },
+            plural(stale_names, "`used_by` name"),
+            plural(edited, "used recording")
+        )?;
+    }
     Ok(true)
 }
 
@@ -186,5 +229,82 @@ mod tests {
                 other.display()
             ))
         );
+    }
+
+    #[test]
+    fn prune_drops_the_names_of_tests_that_no_longer_use_a_recording() {
+        let dir = tempfile::tempdir().unwrap();
+        let recordings = dir.path().join("recordings");
+        let rec = save(&recordings, "shared", false);
+        let file = recordings
+            .join("vllm")
+            .join(format!("{}.json", &rec.hash[..16]));
+        // Earlier record runs listed a renamed test and the start-up.
+        let names = ["chat::gone", "chat::b", STARTUP, "chat::a"].map(str::to_owned);
+        edit_used_by(&file, |n| n.extend(names.iter().cloned())).unwrap();
+        let before = std::fs::read_to_string(&file).unwrap();
+
+        // The complete run attributes it to `chat::a`, `chat::b` and, run
+        // in parallel, to `chat::c`, which never made the request.
+        let manifest = dir.path().join("used.json");
+        let mut m = UsageManifest {
+            dir: recordings.clone(),
+            mode: InferenceMode::Replay,
+            ..UsageManifest::default()
+        };
+        m.record(
+            "vllm",
+            &rec.hash,
+            &names_of(&["chat::a", "chat::b", "chat::c"]),
+        );
+        m.write(&manifest).unwrap();
+        let prune = |dry_run| Command::Prune {
+            dry_run,
+            manifest: manifest.clone(),
+        };
+
+        let (result, text) = run_text(&recordings, prune(true));
+        assert_eq!(result, Ok(true));
+        let short = &rec.hash[..16];
+        assert_eq!(
+            text,
+            format!(
+                "would drop from vllm/{short} `used_by`: `chat::gone`\n\
+                 would remove 0 of 1 recording not used by the run in `{}`; kept 1 used\n\
+                 would drop 1 `used_by` name of tests that no longer use them from 1 used recording\n",
+                manifest.display()
+            )
+        );
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), before);
+
+        let (_, text) = run_text(&recordings, prune(false));
+        assert!(
+            text.starts_with(&format!(
+                "dropped from vllm/{short} `used_by`: `chat::gone`\n"
+            )),
+            "{text}"
+        );
+        let after = read_recording(&file).unwrap();
+        assert_eq!(after.used_by, vec![STARTUP, "chat::a", "chat::b"]);
+        // Every byte before `used_by` is as it was.
+        let field = before.rfind("\n  \"used_by\"").unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&file).unwrap()[..field],
+            before[..field]
+        );
+
+        // Nothing left to drop: a second prune changes nothing.
+        let (_, text) = run_text(&recordings, prune(false));
+        assert_eq!(
+            text,
+            format!(
+                "removed 0 of 1 recording not used by the run in `{}`; kept 1 used\n",
+                manifest.display()
+            )
+        );
+    }
+
+    fn names_of(names: &[&str]) -> Vec<String> {
+        names.iter().map(|n| n.to_string()).collect()
     }
 }

@@ -570,6 +570,55 @@ mod tests {
     }
 
     #[test]
+    fn editing_used_by_keeps_every_other_byte() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path());
+        let rec = sample(&["t::b"]);
+        let path = store.save(rec.clone()).unwrap();
+        // Numbers as a server printed them, which a parse and re-print
+        // would change (`0.10` -> `0.1`, `1e2` -> `100.0`).
+        let text = std::fs::read_to_string(&path).unwrap().replace(
+            "\"choices\": []",
+            "\"choices\": [],\n      \"p\": [0.10, 1e2]",
+        );
+        std::fs::write(&path, &text).unwrap();
+
+        store.add_users(&rec, &["t::b".to_owned()]).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), text, "nothing new");
+        let loaded = store.load("vllm", &rec.hash).unwrap().unwrap();
+        store
+            .add_users(&loaded, &["t::c".to_owned(), "t::a".to_owned()])
+            .unwrap();
+        let edited = std::fs::read_to_string(&path).unwrap();
+        let field = text.rfind("\n  \"used_by\"").unwrap();
+        assert_eq!(edited[..field], text[..field]);
+        assert_eq!(
+            &edited[field..],
+            "\n  \"used_by\": [\n    \"t::a\",\n    \"t::b\",\n    \"t::c\"\n  ]\n}\n"
+        );
+        let add = |name: &str| {
+            let name = name.to_owned();
+            move |names: &mut BTreeSet<String>| {
+                names.insert(name);
+            }
+        };
+        assert!(!edit_used_by(&path, add("t::a")).unwrap(), "already listed");
+        assert!(edit_used_by(&path, BTreeSet::clear).unwrap());
+        assert!(
+            std::fs::read_to_string(&path)
+                .unwrap()
+                .ends_with("\n  \"used_by\": []\n}\n")
+        );
+
+        // A file without the field is written whole.
+        let mut value: Value = serde_json::from_str(&text).unwrap();
+        value.as_object_mut().unwrap().remove("used_by");
+        std::fs::write(&path, serde_json::to_vec(&value).unwrap()).unwrap();
+        assert!(edit_used_by(&path, add("t::z")).unwrap());
+        assert_eq!(read_recording(&path).unwrap().used_by, vec!["t::z"]);
+    }
+
+    #[test]
     fn a_failed_write_leaves_no_file_and_no_temp_file() {
         let dir = tempfile::tempdir().unwrap();
         let target = dir.path().join("taken");
