@@ -484,26 +484,31 @@ fn short(commit: &str) -> &str {
 
 /// Why there is no `main` to check, and how to get one.
 fn no_base_reason(git: &Git) -> String {
-    let fix = "fetch it (`git fetch origin main:main`; in GitHub Actions, `actions/checkout` with `fetch-depth: 0`), \
-               or skip the gate: `cargo test --test backward_compat -- --skip main_branch::`";
+    let fix = |fetch: &str| {
+        format!(
+            "fetch it (`{fetch}`; in GitHub Actions, `actions/checkout` with `fetch-depth: 0`), \
+             or skip the gate: `cargo test --test backward_compat -- --skip main_branch::`"
+        )
+    };
     match git.text(&["rev-parse", "--git-dir"]) {
-        Err(CompatError::NoGit { source }) => {
-            format!(
-                "cannot run `git` ({source}), so run-configs on `{BASE}` cannot be checked; install git"
-            )
-        }
+        Err(CompatError::NoGit { source }) => format!(
+            "cannot run `git` ({source}), so run-configs on `{BASE}` cannot be checked; install git"
+        ),
         Err(_) => format!(
             "`{}` is not in a git repository, so run-configs on `{BASE}` cannot be checked against this code; \
              check it from a clone",
             git.root.display()
         ),
+        // Unshallowing too, so that `main..HEAD` holds only this branch's commits.
         Ok(_) if git.is_shallow() => format!(
             "this clone is shallow and has no `{BASE}` branch (nor `origin/{BASE}`), so run-configs on `{BASE}` \
-             cannot be checked against this code; {fix}"
+             cannot be checked against this code; {}",
+            fix("git fetch --unshallow origin main:main")
         ),
         Ok(_) => format!(
             "this clone has no `{BASE}` branch (nor `origin/{BASE}`), so run-configs on `{BASE}` cannot be checked \
-             against this code; {fix}"
+             against this code; {}",
+            fix("git fetch origin main:main")
         ),
     }
 }

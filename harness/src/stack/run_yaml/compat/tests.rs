@@ -399,7 +399,7 @@ fn a_shallow_clone_without_main_says_so_and_checks_the_working_tree() {
     assert_eq!(
         compat.describe(Revision::Main).map_err(|e| e.to_string()),
         Err("this clone is shallow and has no `main` branch (nor `origin/main`), so run-configs on `main` cannot be checked against this code; \
-             fetch it (`git fetch origin main:main`; in GitHub Actions, `actions/checkout` with `fetch-depth: 0`), \
+             fetch it (`git fetch --unshallow origin main:main`; in GitHub Actions, `actions/checkout` with `fetch-depth: 0`), \
              or skip the gate: `cargo test --test backward_compat -- --skip main_branch::`".to_owned())
     );
     assert_eq!(compat.release_tag(), None);
@@ -505,5 +505,27 @@ fn the_working_tree_must_load_without_warnings() {
         Ok(vec![])
     );
     // An unborn `main` (no commit yet) is as good as none.
-    assert!(compat.describe(Revision::Main).is_err());
+    assert_eq!(
+        compat.describe(Revision::Main).map_err(|e| e.to_string()),
+        Err("this clone has no `main` branch (nor `origin/main`), so run-configs on `main` cannot be checked against this code; \
+             fetch it (`git fetch origin main:main`; in GitHub Actions, `actions/checkout` with `fetch-depth: 0`), \
+             or skip the gate: `cargo test --test backward_compat -- --skip main_branch::`".to_owned())
+    );
+}
+
+#[test]
+fn a_newly_deprecated_key_on_main_is_a_warning_not_a_failure() {
+    let repo = Repo::new();
+    repo.write(
+        "run-configs/dep/run.yaml",
+        &CURRENT.replace("distro_name: old", "image_name: old"),
+    );
+    repo.commit("run-configs: dep");
+    let compat = Compat::with_pr_title(repo.path(), None);
+    assert_eq!(
+        checked(&compat, Revision::Main, "dep"),
+        Ok(vec![
+            "run-config `dep` still loads, but: main:run-configs/dep/run.yaml:2: image_name: deprecated; use `distro_name` instead".to_owned()
+        ])
+    );
 }
