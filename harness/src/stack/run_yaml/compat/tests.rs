@@ -529,3 +529,14 @@ fn a_newly_deprecated_key_on_main_is_a_warning_not_a_failure() {
         ])
     );
 }
+
+#[test]
+fn a_project_below_the_repository_root_reads_its_own_configs() {
+    let repo = Repo::new();
+    repo.write("project/run-configs/a/run.yaml", CURRENT);
+    repo.write("run-configs/not-this-one/run.yaml", CURRENT);
+    repo.commit("a project in a monorepo");
+    let compat = Compat::with_pr_title(&repo.path().join("project"), None);
+    assert_eq!(compat.cases(Revision::Main), [Case::new("a", config("a"))]);
+    assert_eq!(checked(&compat, Revision::Main, "a"), Ok(vec![]));
+}
