@@ -4,13 +4,14 @@
 //! One file per concept: `mode` (replay, record, ...), `rules` (the
 //! `normalize.yaml` format) with `jsonpath`, `normalize` (the pure function
 //! applied before hashing), `response` (the same rules on recorded
-//! responses, so re-recording is byte-stable), `redact` (secrets never
-//! written), `key` (the
-//! request hash), `sse` (event streams), `store` (one JSON file per
-//! exchange, atomic writes), `usage` (the manifest `prune` reads), `miss`
-//! (the failure text), `proxy` + `exchange` (the HTTP server and one
-//! request through it), `control` + `control_client` (the API the test
-//! processes steer the proxy with), `tool` (the `recordings` CLI).
+//! responses, so re-recording an unchanged test rewrites identical bytes),
+//! `redact` (secrets never written), `key` (the request hash), `sse` (event
+//! streams), `store` (one JSON file per exchange, atomic writes, the
+//! `used_by` rule), `usage` (the manifest `prune` reads), `miss` (the
+//! failure text), `proxy` + `exchange` (the HTTP server and one request
+//! through it), `control` + `control_client` (the API the test processes
+//! steer the proxy with), `tool` (the `recordings` CLI) with `verify`,
+//! `secrets` and `prune`.
 #![cfg_attr(not(test), allow(dead_code))] // wired in by the runner; remove when used
 
 #[doc(hidden)]

@@ -76,12 +76,26 @@ impl UsageManifest {
             Err(e) => return Err(RecordError::io("cannot read usage manifest", path, e)),
         };
         serde_json::from_slice(&bytes).map_err(|e| {
+            let problem = if is_old_format(&bytes) {
+                "it is from an older stack-harness, which did not note the tests that used each recording".to_owned()
+            } else {
+                e.to_string()
+            };
             RecordError::Tool(format!(
-                "corrupt usage manifest `{}`: {e}; run the suite again to rewrite it",
+                "corrupt usage manifest `{}`: {problem}; run the whole suite again to rewrite it",
                 path.display()
             ))
         })
     }
+}
+
+/// The first format listed only the keys per provider.
+fn is_old_format(bytes: &[u8]) -> bool {
+    serde_json::from_slice::<serde_json::Value>(bytes).is_ok_and(|v| {
+        v["used"]
+            .as_object()
+            .is_some_and(|providers| providers.values().any(serde_json::Value::is_array))
+    })
 }
 
 #[cfg(test)]
@@ -111,6 +125,32 @@ mod tests {
         );
         assert!(!back.uses_file(Path::new("recordings/ollama/aaaaaaaaaaaaaaaa.json")));
         assert!(!back.uses_file(Path::new("recordings/vllm/aaaaaaaaaaaaaaab.json")));
+    }
+
+    #[test]
+    fn a_manifest_of_the_first_format_asks_for_a_new_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.json");
+        std::fs::write(
+            &path,
+            r#"{"dir": "r", "mode": "replay", "used": {"vllm": ["ab"]}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            UsageManifest::read(&path).unwrap_err().to_string(),
+            format!(
+                "corrupt usage manifest `{}`: it is from an older stack-harness, which did not note the tests that used each recording; run the whole suite again to rewrite it",
+                path.display()
+            )
+        );
+        std::fs::write(&path, "{").unwrap();
+        assert_eq!(
+            UsageManifest::read(&path).unwrap_err().to_string(),
+            format!(
+                "corrupt usage manifest `{}`: EOF while parsing an object at line 1 column 1; run the whole suite again to rewrite it",
+                path.display()
+            )
+        );
     }
 
     #[test]
