@@ -6,7 +6,6 @@
 //! Everything it needs is provisioned on first use under `.stack/` (the
 //! model, a llama-cpp-python wheel, a venv from `requirements/local-model.txt`)
 //! and reused after; see [`assets`].
-#![cfg_attr(not(test), allow(dead_code))] // wired in by `--setup=local`; remove when used
 
 use std::ffi::OsString;
 use std::io;
@@ -24,7 +23,6 @@ pub(crate) use assets::{GGUF_NAME, LLAMA_CPP_VERSION};
 pub(crate) const CHAT_MODEL: &str = "smollm2-135m";
 /// The model name the embedding instance answers to.
 pub(crate) const EMBEDDING_MODEL: &str = "smollm2-135m-embed";
-pub(crate) const EMBEDDING_DIMENSION: u32 = 576;
 
 /// The committed, pinned requirements of the model server's venv.
 pub(crate) const LOCAL_MODEL_REQUIREMENTS: &str = "requirements/local-model.txt";
@@ -100,7 +98,9 @@ impl LocalModelOptions {
     }
 }
 
-/// Two running llama-cpp-python servers. Dropping it stops them.
+/// Two running llama-cpp-python servers. [`LocalModel::stop`] stops them;
+/// dropping it does too (each [`Service`] stops its group on drop), so a
+/// panic or an early return never leaves one behind.
 #[derive(Debug)]
 pub(crate) struct LocalModel {
     /// `http://127.0.0.1:<port>/v1`: chat and completions, model [`CHAT_MODEL`].
@@ -173,11 +173,6 @@ impl LocalModel {
             chat,
             embedding,
         })
-    }
-
-    /// The two servers' pids (each leads its own process group).
-    pub(crate) fn pids(&self) -> (u32, u32) {
-        (self.chat.pid(), self.embedding.pid())
     }
 
     /// Stops both: SIGTERM to each process group, SIGKILL after 5 s.
@@ -261,9 +256,6 @@ fn server_spec(
 
 #[cfg(test)]
 mod tests {
-    use std::io::{Read, Write};
-    use std::net::TcpStream;
-
     use super::*;
 
     fn options() -> LocalModelOptions {
@@ -325,81 +317,5 @@ mod tests {
                 dir.path().display()
             )
         );
-    }
-
-    /// A blocking JSON POST for the real-server test; `Connection: close`
-    /// keeps the reading trivial.
-    fn post(url: &str, body: &str) -> String {
-        let rest = url.strip_prefix("http://").unwrap();
-        let (host, path) = rest.split_once('/').unwrap();
-        let mut stream = TcpStream::connect(host).unwrap();
-        write!(
-            stream,
-            "POST /{path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
-             Connection: close\r\n\r\n{body}",
-            body.len()
-        )
-        .unwrap();
-        let mut answer = String::new();
-        stream.read_to_string(&mut answer).unwrap();
-        answer
-            .split_once("\r\n\r\n")
-            .map(|(_, b)| b.to_owned())
-            .unwrap_or_default()
-    }
-
-    /// By hand: `cargo test -p stack-harness --lib real_local -- --ignored --nocapture`.
-    #[test]
-    #[ignore = "provisions and runs the real local model (downloads 93 MB; may build llama-cpp-python)"]
-    fn real_local_model_answers_deterministically() {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-        let started = Instant::now();
-        let mut model = LocalModel::start(root, &Progress::stderr()).unwrap();
-        eprintln!(
-            "start (with any provisioning): {:.1} s",
-            started.elapsed().as_secs_f64()
-        );
-        let chat = format!(
-            r#"{{"model":"{CHAT_MODEL}","messages":[{{"role":"user","content":"What is the capital of France?"}}],"max_tokens":24,"temperature":0}}"#
-        );
-        let text = |answer: &str| -> String {
-            let v: serde_json::Value =
-                serde_json::from_str(answer).unwrap_or_else(|e| panic!("{e}: {answer}"));
-            v["choices"][0]["message"]["content"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        };
-        let t = Instant::now();
-        let first = text(&post(
-            &format!("{}/chat/completions", model.chat_url),
-            &chat,
-        ));
-        eprintln!("chat: {:.2} s: {first:?}", t.elapsed().as_secs_f64());
-        let t = Instant::now();
-        let second = text(&post(
-            &format!("{}/chat/completions", model.chat_url),
-            &chat,
-        ));
-        eprintln!("chat again: {:.2} s", t.elapsed().as_secs_f64());
-        assert_eq!(first, second, "temperature 0 must repeat itself");
-        assert!(!first.is_empty());
-
-        let t = Instant::now();
-        let body = format!(r#"{{"model":"{EMBEDDING_MODEL}","input":["hello world","goodbye"]}}"#);
-        let answer = post(&format!("{}/embeddings", model.embedding_url), &body);
-        let v: serde_json::Value =
-            serde_json::from_str(&answer).unwrap_or_else(|e| panic!("{e}: {answer}"));
-        let vectors = v["data"].as_array().unwrap();
-        assert_eq!(vectors.len(), 2);
-        assert_eq!(
-            vectors[0]["embedding"].as_array().unwrap().len(),
-            EMBEDDING_DIMENSION as usize
-        );
-        eprintln!("embeddings: {:.2} s", t.elapsed().as_secs_f64());
-
-        let (chat_pid, embedding_pid) = model.pids();
-        model.stop().unwrap();
-        assert!(!process::group_is_alive(chat_pid) && !process::group_is_alive(embedding_pid));
     }
 }

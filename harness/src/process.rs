@@ -3,7 +3,6 @@
 //! its output appended to a log file; [`Service`] waits for it to answer HTTP
 //! and stops its whole process group. Also loopback port helpers, a log tail,
 //! and the [`Progress`] sink that long operations report to.
-#![cfg_attr(not(test), allow(dead_code))] // wired in by stack/ and local_model; remove when used
 
 use std::ffi::{OsStr, OsString};
 use std::fmt;
@@ -20,8 +19,6 @@ use rustix::process::{Pid, Signal};
 mod net;
 
 use net::display_host;
-#[allow(unused_imports)] // for the session supervisor's reuse checks; remove when used
-pub(crate) use net::is_listening;
 pub(crate) use net::{Probe, free_port, port_is_free, probe};
 
 /// How many log lines an error shows when a server dies or never gets ready.
@@ -125,19 +122,14 @@ fn missing_hint(source: &io::Error) -> &'static str {
 }
 
 /// Where long operations (provisioning, builds, start-up waits) report what
-/// they are doing: stderr in real runs, a buffer in tests.
+/// they are doing: the session supervisor's log in real runs, a buffer in tests.
 #[derive(Clone)]
 pub(crate) struct Progress {
     sink: Arc<dyn Fn(&str) + Send + Sync>,
 }
 
 impl Progress {
-    /// Lines on stderr prefixed `stack-harness: `, which test output capture
-    /// does not swallow for a harness = false target.
-    pub(crate) fn stderr() -> Self {
-        Self::new(|line| eprintln!("stack-harness: {line}"))
-    }
-
+    #[cfg(test)]
     pub(crate) fn silent() -> Self {
         Self::new(|_| {})
     }
@@ -186,11 +178,6 @@ impl Spawn {
             cwd: None,
             log: log.into(),
         }
-    }
-
-    pub(crate) fn arg(mut self, arg: impl AsRef<OsStr>) -> Self {
-        self.args.push(arg.as_ref().to_owned());
-        self
     }
 
     pub(crate) fn args<I, S>(mut self, args: I) -> Self
@@ -278,8 +265,7 @@ pub(crate) fn spawn(spec: &Spawn) -> Result<Service, ProcessError> {
 }
 
 /// A started server. Dropping it stops its process group, so a panic or an
-/// early return never leaves a server behind; [`Service::detach`] hands it
-/// over to outlive us instead.
+/// early return never leaves a server behind.
 #[derive(Debug)]
 pub(crate) struct Service {
     name: String,
@@ -288,10 +274,6 @@ pub(crate) struct Service {
 }
 
 impl Service {
-    pub(crate) fn name(&self) -> &str {
-        &self.name
-    }
-
     /// Also its process group id and session id: it leads both.
     pub(crate) fn pid(&self) -> u32 {
         self.child.as_ref().map_or(0, Child::id)
@@ -373,27 +355,12 @@ impl Service {
         let _ = child.wait();
         result
     }
-
-    /// Leaves the server running after we are gone (its owner found in a state
-    /// file stops it later with [`stop_group`]); returns its pid.
-    pub(crate) fn detach(mut self) -> u32 {
-        let pid = self.pid();
-        self.child = None;
-        pid
-    }
 }
 
 impl Drop for Service {
     fn drop(&mut self) {
         let _ = self.stop(DEFAULT_GRACE);
     }
-}
-
-/// Stops a process group we did not spawn ourselves (e.g. a server found
-/// through a state file): SIGTERM, then SIGKILL after `grace`. A group that
-/// is already gone is not an error.
-pub(crate) fn stop_group(pid: u32, grace: Duration) -> Result<(), ProcessError> {
-    terminate_group(pid, grace, || false)
 }
 
 /// True while any process of the group `pid` is alive. Zombies do not count:
@@ -636,25 +603,24 @@ mod tests {
     }
 
     #[test]
-    fn dropping_a_service_stops_it_and_detaching_leaves_it_running() {
+    fn dropping_a_service_stops_it_and_stopping_ends_a_leaderless_group() {
         let dir = tempfile::tempdir().unwrap();
         let service = spawn(&sh(dir.path(), "exec sleep 30")).unwrap();
         let pid = service.pid();
         drop(service);
         assert!(!group_is_alive(pid));
 
-        // As a state-file owner sees it: the leader is gone, a member is left.
+        // The leader is gone and a member is left: stopping still ends the group.
         let mut service = spawn(&sh(dir.path(), "sleep 30 >/dev/null 2>&1 & exit 0")).unwrap();
         while service.exit_status().unwrap().is_none() {
             std::thread::sleep(Duration::from_millis(10));
         }
-        let pid = service.detach();
+        let pid = service.pid();
         assert!(group_is_alive(pid));
         let started = Instant::now();
-        stop_group(pid, DEFAULT_GRACE).unwrap();
+        service.stop(DEFAULT_GRACE).unwrap();
         assert!(!group_is_alive(pid));
         assert!(started.elapsed() < Duration::from_secs(1));
-        stop_group(pid, DEFAULT_GRACE).unwrap();
     }
 
     #[test]
@@ -670,7 +636,6 @@ mod tests {
         .env("X", "1")
         .cwd(dir.path());
         let mut service = spawn(&spec).unwrap();
-        assert_eq!(service.name(), "the fake server");
         assert_eq!(service.log_path(), dir.path().join("logs/fake.log"));
         let pid = service.pid();
         while service.exit_status().unwrap().is_none() {
@@ -694,7 +659,7 @@ mod tests {
             "/nonexistent/llama",
             dir.path().join("x.log"),
         )
-        .arg("stack");
+        .args(["stack"]);
         let err = spawn(&spec).unwrap_err();
         assert_eq!(
             err.to_string(),
@@ -708,8 +673,6 @@ mod tests {
         let (progress, lines) = recorder();
         progress.say("provisioning ...");
         assert_eq!(*lines.lock().unwrap(), ["provisioning ..."]);
-        // Only checks that the real sink can be built; it prints to stderr.
-        let _ = Progress::stderr();
     }
 
     #[test]
@@ -737,7 +700,7 @@ mod tests {
         assert!(to_pid(0).is_none());
         assert!(to_pid(1).is_none());
         assert!(to_pid(u32::MAX).is_none());
-        stop_group(0, Duration::ZERO).unwrap();
+        terminate_group(0, Duration::ZERO, || false).unwrap();
         assert!(!group_is_alive(0));
     }
 }

@@ -9,7 +9,6 @@
 //! an exclusive file lock serialises concurrent provisioners (e.g. one
 //! process per test under nextest), and a matching stamp makes later runs
 //! skip everything in milliseconds.
-#![cfg_attr(not(test), allow(dead_code))] // wired in by stack/ and local_model; remove when used
 
 use std::fs::{self, File, TryLockError};
 use std::io::{self, BufRead, BufReader};

@@ -151,8 +151,9 @@ impl Session {
         }
     }
 
-    pub(super) fn used(&mut self, provider: &str, hash: &str) {
-        self.usage.record(provider, hash);
+    /// `tests` are the request's attribution (see the module docs).
+    pub(super) fn used(&mut self, provider: &str, hash: &str, tests: &[String]) {
+        self.usage.record(provider, hash, tests);
     }
 
     fn reset(&mut self, dir: PathBuf, mode: InferenceMode) {

@@ -21,9 +21,11 @@ pub(crate) enum RecordError {
     #[error("invalid normalisation rules file `{}`: {problem}", file.display())]
     RulesFile { file: PathBuf, problem: String },
 
-    #[error("invalid normalisation rule `rules[{index}]` in `{}`: {problem}", file.display())]
+    #[error("invalid normalisation rule `{section}[{index}]` in `{}`: {problem}", file.display())]
     Rule {
         file: PathBuf,
+        /// `rules` or `response_rules`.
+        section: &'static str,
         /// Zero-based, as it appears in the YAML list.
         index: usize,
         problem: String,

@@ -16,6 +16,7 @@ use super::key::{Body, RequestParts, key_of_normalized, normalized_body, sorted_
 use super::miss::{Miss, find_nearest};
 use super::mode::InferenceMode;
 use super::proxy::{ProxyBody, RunConfig, Shared, full, json_error};
+use super::response::{ResponseNormalizer, StreamRecorder, recorded_response};
 use super::store::{
     FILE_HASH_LEN, Recording, StoredBody, StoredRequest, StoredResponse, is_event_stream,
 };
@@ -120,7 +121,17 @@ pub(super) async fn handle(
     if replayable {
         match config.store.load(&provider, &request.hash) {
             Ok(Some(recording)) => {
-                shared.session().used(&provider, &request.hash);
+                if config.mode.writes()
+                    && let Err(e) = config.store.add_users(&recording, &request.tests)
+                {
+                    return json_error(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        &format!("stack-harness: cannot add the test to `used_by`: {e}"),
+                    );
+                }
+                shared
+                    .session()
+                    .used(&provider, &request.hash, &request.tests);
                 return replay(&recording);
             }
             Ok(None) => {}
@@ -142,11 +153,17 @@ pub(super) async fn handle(
     }
 }
 
-/// Answers from a recording: streams one body frame per event.
+/// Answers from a recording.
 fn replay(recording: &Recording) -> Response<ProxyBody> {
-    let status = StatusCode::from_u16(recording.response.status).unwrap_or(StatusCode::OK);
-    let content_type = recording.response.content_type.as_deref();
-    if let Some(events) = &recording.response.events {
+    serve(&recording.response, &recording.hash)
+}
+
+/// What replay sends for a stored response, one body frame per stream
+/// event; record modes answer a non-streamed response the same way.
+fn serve(response: &StoredResponse, hash: &str) -> Response<ProxyBody> {
+    let status = StatusCode::from_u16(response.status).unwrap_or(StatusCode::OK);
+    let content_type = response.content_type.as_deref();
+    if let Some(events) = &response.events {
         let frames: Vec<Result<Frame<Bytes>, io::Error>> = events
             .iter()
             .map(|e| Ok(Frame::data(Bytes::from(e.to_wire()))))
@@ -157,14 +174,11 @@ fn replay(recording: &Recording) -> Response<ProxyBody> {
         set_content_type(response.headers_mut(), content_type);
         return response;
     }
-    match recording.response.body.to_body() {
+    match response.body.to_body() {
         Ok(body) => full(status, content_type, body.to_bytes()),
         Err(problem) => json_error(
             StatusCode::INTERNAL_SERVER_ERROR,
-            &format!(
-                "stack-harness: recording {} is corrupt: {problem}",
-                recording.hash
-            ),
+            &format!("stack-harness: recording {hash} is corrupt: {problem}"),
         ),
     }
 }
@@ -262,7 +276,10 @@ fn forwarded_headers(headers: &HeaderMap) -> HeaderMap {
 }
 
 /// Sends the request upstream and answers with its response; when `store`,
-/// the exchange is written before the stack sees the end of the response.
+/// the exchange is written before the stack sees the end of the response,
+/// and the stack sees the response as stored (redacted and normalised), so
+/// that it gets the same bytes a later replay serves. Live mode passes the
+/// response through untouched.
 async fn forward(
     shared: &Arc<Shared>,
     config: &Arc<RunConfig>,
@@ -311,26 +328,31 @@ async fn forward(
         },
         normalized: request.normalized.clone(),
         tests: request.tests.clone(),
-        status: status.as_u16(),
-        content_type: content_type.clone(),
     });
 
     if is_event_stream(content_type.as_deref()) {
-        return tee_stream(upstream, status, content_type, pending);
+        return match pending {
+            Some(pending) => record_stream(upstream, status, content_type, pending),
+            None => pass_stream(upstream, status, content_type),
+        };
     }
     let bytes = match upstream.bytes().await {
         Ok(bytes) => bytes,
         Err(e) => return unreachable(provider, &url, &e),
     };
-    if let Some(pending) = pending
-        && let Err(problem) = pending.save(bytes.to_vec()).await
-    {
-        return json_error(
+    let Some(pending) = pending else {
+        return full(status, content_type.as_deref(), bytes);
+    };
+    let mut normalizer = ResponseNormalizer::new(config.rules.clone(), &pending.hash);
+    let response = recorded_response(status.as_u16(), content_type, &bytes, &mut normalizer);
+    let hash = pending.hash.clone();
+    match pending.save(response).await {
+        Ok(stored) => serve(&stored, &hash),
+        Err(problem) => json_error(
             StatusCode::INTERNAL_SERVER_ERROR,
             &format!("stack-harness: recording the response failed: {problem}"),
-        );
+        ),
     }
-    full(status, content_type.as_deref(), bytes)
 }
 
 fn unreachable(provider: &str, url: &Url, error: &reqwest::Error) -> Response<ProxyBody> {
@@ -344,30 +366,44 @@ fn unreachable(provider: &str, url: &Url, error: &reqwest::Error) -> Response<Pr
     json_error(StatusCode::BAD_GATEWAY, &message)
 }
 
-/// Forwards a stream chunk by chunk as it arrives, keeping a copy to store.
-fn tee_stream(
+/// Forwards a stream chunk by chunk as it arrives (live mode).
+fn pass_stream(
     upstream: reqwest::Response,
     status: StatusCode,
     content_type: Option<String>,
-    pending: Option<Pending>,
 ) -> Response<ProxyBody> {
     let (mut tx, rx) = futures::channel::mpsc::channel::<Result<Frame<Bytes>, io::Error>>(16);
     tokio::spawn(async move {
         let mut chunks = upstream.bytes_stream();
-        let mut copy = Vec::new();
-        let mut stack_listening = true;
+        while let Some(chunk) = chunks.next().await {
+            let frame = chunk.map(Frame::data).map_err(io::Error::other);
+            let failed = frame.is_err();
+            if tx.send(frame).await.is_err() || failed {
+                return;
+            }
+        }
+    });
+    stream_response(rx, status, content_type.as_deref())
+}
+
+/// Forwards a stream event by event as each completes, normalised as it
+/// is stored, and writes the exchange when the stream ends.
+fn record_stream(
+    upstream: reqwest::Response,
+    status: StatusCode,
+    content_type: Option<String>,
+    pending: Pending,
+) -> Response<ProxyBody> {
+    let (mut tx, rx) = futures::channel::mpsc::channel::<Result<Frame<Bytes>, io::Error>>(16);
+    let response = stream_response(rx, status, content_type.as_deref());
+    tokio::spawn(async move {
+        let normalizer = ResponseNormalizer::new(pending.config.rules.clone(), &pending.hash);
+        let mut recorder = StreamRecorder::new(normalizer);
+        let mut chunks = upstream.bytes_stream();
+        let mut listening = true;
         while let Some(chunk) = chunks.next().await {
             match chunk {
-                Ok(bytes) => {
-                    if pending.is_some() {
-                        copy.extend_from_slice(&bytes);
-                    }
-                    // Keep reading after the stack hangs up, so the
-                    // recording is complete.
-                    if stack_listening && tx.send(Ok(Frame::data(bytes))).await.is_err() {
-                        stack_listening = false;
-                    }
-                }
+                Ok(bytes) => send_frames(&mut tx, recorder.push(&bytes), &mut listening).await,
                 Err(e) => {
                     // An incomplete stream is never stored.
                     let _ = tx.send(Err(io::Error::other(e))).await;
@@ -375,14 +411,36 @@ fn tee_stream(
                 }
             }
         }
-        if let Some(pending) = pending {
-            let _ = pending.save(copy).await;
-        }
+        let (frames, stored) = recorder.finish(status.as_u16(), content_type);
+        send_frames(&mut tx, frames, &mut listening).await;
+        let _ = pending.save(stored).await;
         drop(tx);
     });
+    response
+}
+
+/// Sends frames while the stack listens; after it hangs up the recording
+/// goes on reading, so that what is stored is complete.
+async fn send_frames(
+    tx: &mut futures::channel::mpsc::Sender<Result<Frame<Bytes>, io::Error>>,
+    frames: Vec<Bytes>,
+    listening: &mut bool,
+) {
+    for frame in frames {
+        if *listening && tx.send(Ok(Frame::data(frame))).await.is_err() {
+            *listening = false;
+        }
+    }
+}
+
+fn stream_response(
+    rx: futures::channel::mpsc::Receiver<Result<Frame<Bytes>, io::Error>>,
+    status: StatusCode,
+    content_type: Option<&str>,
+) -> Response<ProxyBody> {
     let mut response = Response::new(StreamBody::new(rx).boxed_unsync());
     *response.status_mut() = status;
-    set_content_type(response.headers_mut(), content_type.as_deref());
+    set_content_type(response.headers_mut(), content_type);
     response
 }
 
@@ -395,37 +453,35 @@ struct Pending {
     request: StoredRequest,
     normalized: serde_json::Value,
     tests: Vec<String>,
-    status: u16,
-    content_type: Option<String>,
 }
 
 impl Pending {
-    /// Writes the exchange; a failure is also reported to the running
-    /// tests as a miss, since a streamed answer has already begun.
-    async fn save(self, body: Vec<u8>) -> Result<(), String> {
-        let response = StoredResponse::from_upstream(
-            self.status,
-            self.content_type,
-            &body,
-            &self.config.rules.redactor,
-        );
+    /// Writes the exchange and returns the response as a later replay will
+    /// read it back (JSON numbers go through their text form); a failure is
+    /// also reported to the running tests as a miss, since a streamed
+    /// answer has already begun.
+    async fn save(self, response: StoredResponse) -> Result<StoredResponse, String> {
+        let response = serde_json::to_vec(&response)
+            .ok()
+            .and_then(|text| serde_json::from_slice(&text).ok())
+            .unwrap_or(response);
         let recording = Recording {
             hash: self.hash.clone(),
             provider: self.provider.clone(),
             request: self.request.clone(),
-            response,
+            response: response.clone(),
             used_by: self.tests.clone(),
         };
         let store = self.config.store.clone();
         let saved = match tokio::task::spawn_blocking(move || store.save(recording)).await {
-            Ok(Ok(_)) => Ok(()),
+            Ok(Ok(_)) => Ok(response),
             Ok(Err(e)) => Err(e.to_string()),
             Err(e) => Err(format!("the task writing it failed: {e}")),
         };
         let mut session = self.shared.session();
-        match saved {
-            Ok(()) => session.used(&self.provider, &self.hash),
-            Err(ref e) => session.add_miss(Miss {
+        match &saved {
+            Ok(_) => session.used(&self.provider, &self.hash, &self.tests),
+            Err(e) => session.add_miss(Miss {
                 tests: self.tests,
                 method: self.request.method,
                 path: self.request.path,

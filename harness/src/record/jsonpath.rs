@@ -97,6 +97,16 @@ impl JsonPath {
     }
 }
 
+/// The path of `key` under `at`, in the syntax rules are written in:
+/// `$.a.b`, or `$['a b']` for a key that is not a plain name.
+pub(crate) fn child_path(at: &str, key: &str) -> String {
+    if !key.is_empty() && key.chars().all(is_name_char) {
+        format!("{at}.{key}")
+    } else {
+        format!("{at}['{key}']")
+    }
+}
+
 fn parse_bracket(inner: &str) -> Result<Step, String> {
     if inner == "*" {
         return Ok(Step::Children);

@@ -3,7 +3,9 @@
 //!
 //! One file per concept: `mode` (replay, record, ...), `rules` (the
 //! `normalize.yaml` format) with `jsonpath`, `normalize` (the pure function
-//! applied before hashing), `redact` (secrets never written), `key` (the
+//! applied before hashing), `response` (the same rules on recorded
+//! responses, so re-recording is byte-stable), `redact` (secrets never
+//! written), `key` (the
 //! request hash), `sse` (event streams), `store` (one JSON file per
 //! exchange, atomic writes), `usage` (the manifest `prune` reads), `miss`
 //! (the failure text), `proxy` + `exchange` (the HTTP server and one
@@ -23,12 +25,16 @@ mod miss;
 mod mode;
 mod normalize;
 mod proxy;
+mod prune;
 mod redact;
+mod response;
 mod rules;
+mod secrets;
 mod sse;
 mod store;
 mod tool;
 mod usage;
+mod verify;
 
 // The runner, the stack fixture and the client use these.
 #[allow(unused_imports)]

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
-use super::rules::{Rule, Rules};
+use super::rules::{KEY_TOKEN, Rule, Rules};
 
 /// The token a replacement uses for "the how-many-th distinct match".
 const ORDINAL: &str = "{n}";
@@ -37,14 +37,14 @@ pub(crate) fn canonical(value: Value) -> Value {
 pub(crate) fn normalize(rules: &Rules, body: Value) -> Value {
     let mut body = canonical(body);
     for rule in &rules.rules {
-        apply(rule, &mut body);
+        apply(rule, &mut body, &mut Ordinals::default(), None);
     }
     body
 }
 
 /// Numbers distinct matched texts 1, 2, ... in order of first appearance.
-#[derive(Default)]
-struct Ordinals(HashMap<String, usize>);
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Ordinals(HashMap<String, usize>);
 
 impl Ordinals {
     fn of(&mut self, text: &str) -> usize {
@@ -53,54 +53,78 @@ impl Ordinals {
     }
 }
 
-fn apply(rule: &Rule, body: &mut Value) {
-    let mut ordinals = Ordinals::default();
+/// Applies one rule. `ordinals` is this rule's numbering, which the caller
+/// may keep across several values (the events of one stream); `key` is
+/// what `{key}` becomes (`None` for request rules, which cannot use it).
+pub(crate) fn apply(rule: &Rule, body: &mut Value, ordinals: &mut Ordinals, key: Option<&str>) {
+    let mut fill = Fill { ordinals, key };
     match &rule.regex {
-        Some(_) if rule.paths.is_empty() => rewrite_strings(rule, body, &mut ordinals),
+        Some(_) if rule.paths.is_empty() => rewrite_strings(rule, body, &mut fill),
         Some(_) => {
             for path in &rule.paths {
-                path.for_each_mut(body, &mut |v| rewrite_strings(rule, v, &mut ordinals));
+                path.for_each_mut(body, &mut |v| rewrite_strings(rule, v, &mut fill));
             }
         }
         None => {
             for path in &rule.paths {
-                path.for_each_mut(body, &mut |v| *v = replaced_value(rule, v, &mut ordinals));
+                path.for_each_mut(body, &mut |v| *v = replaced_value(rule, v, &mut fill));
             }
         }
     }
 }
 
-fn replaced_value(rule: &Rule, old: &Value, ordinals: &mut Ordinals) -> Value {
+/// Fills the `{n}` and `{key}` tokens of an expanded replacement.
+struct Fill<'a> {
+    ordinals: &'a mut Ordinals,
+    key: Option<&'a str>,
+}
+
+impl Fill<'_> {
+    /// `matched` is the text the ordinal numbers.
+    fn fill(&mut self, mut text: String, matched: &str) -> String {
+        if text.contains(ORDINAL) {
+            text = text.replace(ORDINAL, &self.ordinals.of(matched).to_string());
+        }
+        if let Some(key) = self.key
+            && text.contains(KEY_TOKEN)
+        {
+            text = text.replace(KEY_TOKEN, key);
+        }
+        text
+    }
+}
+
+fn replaced_value(rule: &Rule, old: &Value, fill: &mut Fill<'_>) -> Value {
     match &rule.replace {
-        Value::String(template) if template.contains(ORDINAL) => {
-            let key = match old {
+        Value::String(template) => {
+            let matched = match old {
                 Value::String(s) => s.clone(),
                 other => other.to_string(),
             };
-            Value::String(template.replace(ORDINAL, &ordinals.of(&key).to_string()))
+            Value::String(fill.fill(template.clone(), &matched))
         }
         other => other.clone(),
     }
 }
 
-fn rewrite_strings(rule: &Rule, value: &mut Value, ordinals: &mut Ordinals) {
+fn rewrite_strings(rule: &Rule, value: &mut Value, fill: &mut Fill<'_>) {
     match value {
         Value::String(s) => {
-            if let Some(new) = rewrite(rule, s, ordinals) {
+            if let Some(new) = rewrite(rule, s, fill) {
                 *s = new;
             }
         }
         Value::Array(items) => items
             .iter_mut()
-            .for_each(|v| rewrite_strings(rule, v, ordinals)),
+            .for_each(|v| rewrite_strings(rule, v, fill)),
         Value::Object(map) => map
             .values_mut()
-            .for_each(|v| rewrite_strings(rule, v, ordinals)),
+            .for_each(|v| rewrite_strings(rule, v, fill)),
         _ => {}
     }
 }
 
-fn rewrite(rule: &Rule, text: &str, ordinals: &mut Ordinals) -> Option<String> {
+fn rewrite(rule: &Rule, text: &str, fill: &mut Fill<'_>) -> Option<String> {
     let regex = rule.regex.as_ref()?;
     let template = rule.replace.as_str().unwrap_or_default();
     if !regex.is_match(text) {
@@ -109,10 +133,7 @@ fn rewrite(rule: &Rule, text: &str, ordinals: &mut Ordinals) -> Option<String> {
     let out = regex.replace_all(text, |caps: &regex::Captures<'_>| {
         let mut expanded = String::new();
         caps.expand(template, &mut expanded);
-        if expanded.contains(ORDINAL) {
-            expanded = expanded.replace(ORDINAL, &ordinals.of(&caps[0]).to_string());
-        }
-        expanded
+        fill.fill(expanded, &caps[0])
     });
     Some(out.into_owned())
 }

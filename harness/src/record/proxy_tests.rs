@@ -33,7 +33,9 @@ fn client() -> reqwest::Client {
 }
 
 /// A fake OpenAI-compatible server: counts requests, echoes the prompt,
-/// streams three chunks and `[DONE]` when asked to stream.
+/// streams three chunks and `[DONE]` when asked to stream (cut into
+/// network chunks that split events). Like llama-cpp-python, every answer
+/// has a fresh `id` and the current `created`.
 struct Upstream_ {
     url: Url,
     hits: Arc<AtomicUsize>,
@@ -83,21 +85,41 @@ async fn fake_answer(n: usize, req: Request<Incoming>) -> Response<ProxyBody> {
         .as_str()
         .unwrap_or("")
         .to_owned();
+    let (id, created) = random_id_and_clock(n);
     if body["stream"] == json!(true) {
-        let events: Vec<Result<Frame<Bytes>, std::io::Error>> = ["Hel", "lo", "!"]
+        let wire: String = ["Hel", "lo", "!"]
             .iter()
-            .map(|t| format!("data: {}\n\n", json!({"id": format!("c-{n}"), "delta": t})))
+            .map(|t| {
+                let chunk = json!({"id": id, "object": "chat.completion.chunk", "created": created, "choices": [{"index": 0, "delta": {"content": t}}]});
+                format!("data: {chunk}\n\n")
+            })
             .chain(["data: [DONE]\n\n".to_owned()])
-            .map(|e| Ok(Frame::data(Bytes::from(e))))
             .collect();
-        let mut r = Response::new(StreamBody::new(futures::stream::iter(events)).boxed_unsync());
+        let chunks: Vec<Result<Frame<Bytes>, std::io::Error>> = wire
+            .as_bytes()
+            .chunks(37)
+            .map(|c| Ok(Frame::data(Bytes::copy_from_slice(c))))
+            .collect();
+        let mut r = Response::new(StreamBody::new(futures::stream::iter(chunks)).boxed_unsync());
         r.headers_mut()
             .insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
         return r;
     }
     let answer =
-        json!({"id": format!("c-{n}"), "echo": prompt, "auth_ok": auth_ok, "secret": SECRET});
+        json!({"id": id, "created": created, "echo": prompt, "auth_ok": auth_ok, "secret": SECRET});
     full(StatusCode::OK, Some("application/json"), answer.to_string())
+}
+
+/// A `chatcmpl-<uuid>` and a clock that differ on every call, as a real
+/// model server's do.
+fn random_id_and_clock(n: usize) -> (String, u64) {
+    static CALLS: AtomicUsize = AtomicUsize::new(0);
+    let call = CALLS.fetch_add(1, Ordering::SeqCst) + n;
+    let id = format!("chatcmpl-{:08x}-0000-4000-8000-{:012x}", call * 7919, call);
+    let since_epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    (id, since_epoch + call as u64)
 }
 
 fn shipped_rules() -> Rules {
@@ -178,11 +200,9 @@ async fn record_then_replay_returns_identical_bytes_without_the_upstream() {
         json!(true),
         "authorization is passed upstream"
     );
-    assert_eq!(
-        answer["secret"],
-        json!(SECRET),
-        "the stack sees the live answer"
-    );
+    // The stack is served what is stored: redacted and normalised.
+    assert_eq!(answer["secret"], json!("<redacted>"));
+    assert_eq!(answer["created"], json!(1_700_000_000));
 
     control
         .configure(InferenceMode::Replay, dir.path(), true)
@@ -195,15 +215,7 @@ async fn record_then_replay_returns_identical_bytes_without_the_upstream() {
         2,
         "replay never touches the upstream"
     );
-    // The secret is redacted in the file, so the replayed answer carries
-    // `<redacted>` where the live one had it; everything else is identical.
-    let expected = String::from_utf8(recorded.2.clone())
-        .unwrap()
-        .replace(SECRET, "<redacted>");
-    assert_eq!(
-        replayed,
-        (200, "application/json".to_owned(), expected.into_bytes())
-    );
+    assert_eq!(replayed, recorded);
     assert_eq!(replayed_stream, recorded_stream);
     assert_eq!(recorded_stream.1, "text/event-stream");
 
@@ -221,6 +233,89 @@ async fn record_then_replay_returns_identical_bytes_without_the_upstream() {
         recording.check(file, &shipped_rules()).unwrap();
     }
     control.test_finished("chat::basic").await.unwrap();
+    proxy.shutdown().await;
+}
+
+/// Every recording file under `dir` with its text, sorted by path.
+fn snapshot(dir: &Path) -> Vec<(std::path::PathBuf, String)> {
+    list_files(dir)
+        .unwrap()
+        .into_iter()
+        .map(|f| {
+            let text = std::fs::read_to_string(&f).unwrap();
+            (f, text)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn re_recording_an_unchanged_exchange_rewrites_identical_bytes() {
+    let up = fake_upstream().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (proxy, control) = proxy(InferenceMode::Record, dir.path(), Some(&up.url)).await;
+    let mut runs = Vec::new();
+    let mut served = Vec::new();
+    for _ in 0..2 {
+        control.test_started("chat::basic").await.unwrap();
+        let one = send(&proxy, chat("hi", false)).await;
+        let stream = send(&proxy, chat("hi", true)).await;
+        control.test_finished("chat::basic").await.unwrap();
+        runs.push(snapshot(dir.path()));
+        served.push((one, stream));
+    }
+    assert_eq!(
+        up.hits.load(Ordering::SeqCst),
+        4,
+        "both runs hit the upstream"
+    );
+    assert_eq!(runs[0].len(), 2);
+    assert_eq!(runs[0], runs[1], "the second record run changed the files");
+    assert_eq!(served[0], served[1], "the stack saw different bytes");
+
+    // The model server's id became the key's prefix, its clock a constant.
+    let stream_file = runs[0]
+        .iter()
+        .map(|(f, _)| read_recording(f).unwrap())
+        .find(|r| r.response.events.is_some())
+        .unwrap();
+    let id = format!("chatcmpl-{}", &stream_file.hash[..16]);
+    let events = stream_file.response.events.unwrap();
+    assert_eq!(events.len(), 4);
+    assert_eq!(
+        events[0],
+        crate::record::sse::SseEvent::Data(format!(
+            r#"{{"id":"{id}","object":"chat.completion.chunk","created":1700000000,"choices":[{{"index":0,"delta":{{"content":"Hel"}}}}]}}"#
+        ))
+    );
+    assert_eq!(
+        events[3],
+        crate::record::sse::SseEvent::Data("[DONE]".into())
+    );
+    // What the proxy writes, `recordings verify` accepts.
+    let args = crate::record::tool::RecordingsArgs {
+        dir: dir.path().to_owned(),
+        command: crate::record::tool::Command::Verify,
+    };
+    let mut out = Vec::new();
+    let verified = crate::record::tool::run(&args, &mut out).unwrap();
+    assert!(verified, "{}", String::from_utf8_lossy(&out));
+    proxy.shutdown().await;
+}
+
+#[tokio::test]
+async fn live_mode_passes_the_upstream_answer_through_untouched() {
+    let up = fake_upstream().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (proxy, _control) = proxy(InferenceMode::Live, dir.path(), Some(&up.url)).await;
+    let (_, _, one) = send(&proxy, chat("hi", false)).await;
+    let (_, _, stream) = send(&proxy, chat("hi", true)).await;
+    let one: Value = serde_json::from_slice(&one).unwrap();
+    assert_eq!(one["secret"], json!(SECRET));
+    assert!(one["id"].as_str().unwrap().contains("-0000-4000-8000-"));
+    assert_ne!(one["created"], json!(1_700_000_000));
+    let stream = String::from_utf8(stream).unwrap();
+    assert!(!stream.contains("1700000000"), "{stream}");
+    assert_eq!(list_files(dir.path()).unwrap().len(), 0);
     proxy.shutdown().await;
 }
 
@@ -316,32 +411,48 @@ async fn read_sized_response(stream: &mut tokio::net::TcpStream) -> String {
     String::from_utf8(body).unwrap()
 }
 
-#[tokio::test]
-async fn streaming_replay_sends_one_chunk_per_event_in_order_then_done() {
-    let up = fake_upstream().await;
-    let dir = tempfile::tempdir().unwrap();
-    let (proxy, control) = proxy(InferenceMode::Record, dir.path(), Some(&up.url)).await;
-    send(&proxy, chat("hi", true)).await;
-    control
-        .configure(InferenceMode::Replay, dir.path(), true)
-        .await
-        .unwrap();
+/// Sends a raw streaming request and returns the response head and the
+/// body's HTTP chunks.
+async fn raw_stream(proxy: &Proxy) -> (String, Vec<String>) {
     let mut stream = tokio::net::TcpStream::connect(proxy.addr()).await.unwrap();
     raw_request(&mut stream, &chat("hi", true), true).await;
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).await.unwrap();
-    let (head, chunks) = chunks_of(&raw);
+    chunks_of(&raw)
+}
+
+#[tokio::test]
+async fn record_and_replay_send_one_chunk_per_normalised_event_in_order_then_done() {
+    let up = fake_upstream().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (proxy, control) = proxy(InferenceMode::Record, dir.path(), Some(&up.url)).await;
+    // The upstream cuts its stream every 37 bytes, across events.
+    let (head, recorded) = raw_stream(&proxy).await;
+    assert!(head.contains("content-type: text/event-stream"), "{head}");
+    control
+        .configure(InferenceMode::Replay, dir.path(), true)
+        .await
+        .unwrap();
+    let (head, replayed) = raw_stream(&proxy).await;
     assert!(head.contains("transfer-encoding: chunked"), "{head}");
     assert!(head.contains("content-type: text/event-stream"), "{head}");
-    assert_eq!(
-        chunks,
-        vec![
-            "data: {\"id\":\"c-1\",\"delta\":\"Hel\"}\n\n",
-            "data: {\"id\":\"c-1\",\"delta\":\"lo\"}\n\n",
-            "data: {\"id\":\"c-1\",\"delta\":\"!\"}\n\n",
-            "data: [DONE]\n\n",
-        ]
-    );
+    let hash = read_recording(&list_files(dir.path()).unwrap()[0])
+        .unwrap()
+        .hash;
+    let event = |t: &str| {
+        format!(
+            "data: {{\"id\":\"chatcmpl-{}\",\"object\":\"chat.completion.chunk\",\"created\":1700000000,\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\"{t}\"}}}}]}}\n\n",
+            &hash[..16]
+        )
+    };
+    let expected = vec![
+        event("Hel"),
+        event("lo"),
+        event("!"),
+        "data: [DONE]\n\n".to_owned(),
+    ];
+    assert_eq!(recorded, expected);
+    assert_eq!(replayed, expected);
     proxy.shutdown().await;
 }
 
@@ -388,6 +499,35 @@ async fn record_if_missing_replays_hits_and_records_misses() {
     // Outside any test, requests belong to the stack's start-up.
     let recording = read_recording(&list_files(dir.path()).unwrap()[0]).unwrap();
     assert_eq!(recording.used_by, vec![STARTUP]);
+    proxy.shutdown().await;
+}
+
+#[tokio::test]
+async fn record_if_missing_adds_a_test_that_replays_a_recording_to_its_users() {
+    let up = fake_upstream().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (proxy, control) = proxy(InferenceMode::RecordIfMissing, dir.path(), Some(&up.url)).await;
+    for test in ["chat::b", "chat::a", "chat::b"] {
+        control.test_started(test).await.unwrap();
+        send(&proxy, chat("same", false)).await;
+        control.test_finished(test).await.unwrap();
+    }
+    assert_eq!(up.hits.load(Ordering::SeqCst), 1, "recorded once");
+    let file = &list_files(dir.path()).unwrap()[0];
+    assert_eq!(
+        read_recording(file).unwrap().used_by,
+        vec!["chat::a", "chat::b"]
+    );
+    // Replay never writes.
+    control
+        .configure(InferenceMode::Replay, dir.path(), true)
+        .await
+        .unwrap();
+    let before = std::fs::read(file).unwrap();
+    control.test_started("chat::c").await.unwrap();
+    send(&proxy, chat("same", false)).await;
+    control.test_finished("chat::c").await.unwrap();
+    assert_eq!(std::fs::read(file).unwrap(), before);
     proxy.shutdown().await;
 }
 
@@ -509,7 +649,11 @@ async fn finishing_a_run_writes_the_usage_manifest() {
     assert_eq!(usage.recordings, 1);
     let written = crate::record::usage::UsageManifest::read(&manifest).unwrap();
     assert_eq!(written.mode, InferenceMode::Replay);
-    assert!(written.uses_file(&list_files(dir.path()).unwrap()[0]));
+    let users = written.users_of_file(&list_files(dir.path()).unwrap()[0]);
+    assert_eq!(
+        users.map(|u| u.iter().map(String::as_str).collect::<Vec<_>>()),
+        Some(vec![STARTUP])
+    );
     let state = control.state().await.unwrap();
     assert_eq!(
         (state.used, state.misses, state.providers),

@@ -54,6 +54,14 @@ impl Redactor {
         out
     }
 
+    /// The first configured secret `text` contains, if any.
+    pub(crate) fn first_secret_in(&self, text: &str) -> Option<&str> {
+        self.secrets
+            .iter()
+            .find(|s| text.contains(s.as_str()))
+            .map(String::as_str)
+    }
+
     /// Redacts every string in a JSON value, object keys included.
     pub(crate) fn redact_json(&self, value: &mut Value) {
         if self.secrets.is_empty() {

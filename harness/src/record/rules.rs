@@ -14,6 +14,10 @@
 //!   - name: tool call ids
 //!     path: ['$.messages[*].tool_call_id', '$.messages[*].tool_calls[*].id']
 //!     replace: 'call-{n}'        # without `regex`: the whole selected value is replaced
+//! response_rules:                # the same syntax, applied to recorded responses
+//!   - path: '$.id'
+//!     regex: '^(chatcmpl|cmpl)-.*$'
+//!     replace: '${1}-{key}'      # `{key}`: the first 16 hex digits of the request key
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -25,9 +29,15 @@ use serde_json::Value;
 use super::error::RecordError;
 use super::jsonpath::JsonPath;
 use super::redact::Redactor;
+use super::store::FILE_HASH_LEN;
 
 /// The rules file inside a recordings directory.
 pub(crate) const RULES_FILE: &str = "normalize.yaml";
+
+/// The template token for the exchange's request key (its first
+/// [`FILE_HASH_LEN`] hex digits, as in the file name). Only responses can
+/// use it: a request's key is what the request rules help compute.
+pub(crate) const KEY_TOKEN: &str = "{key}";
 
 /// Environment values shorter than this are not treated as secrets: dummy
 /// keys such as `fake` would otherwise be replaced inside ordinary text.
@@ -49,7 +59,11 @@ pub(crate) struct Rule {
 pub(crate) struct Rules {
     /// Where the rules came from, for messages; `None` for built-in empty rules.
     pub(crate) source: Option<PathBuf>,
+    /// Applied to the request body before hashing.
     pub(crate) rules: Vec<Rule>,
+    /// Applied to a response (its JSON body, or each JSON event of its
+    /// stream) before it is stored and served, in record modes only.
+    pub(crate) response_rules: Vec<Rule>,
     pub(crate) redactor: Redactor,
 }
 
@@ -62,6 +76,8 @@ struct RawFile {
     redact_values: Vec<String>,
     #[serde(default)]
     rules: Vec<Value>,
+    #[serde(default)]
+    response_rules: Vec<Value>,
 }
 
 #[derive(Deserialize)]
@@ -77,7 +93,14 @@ struct RawRule {
     name: Option<String>,
     path: Option<OneOrMany>,
     regex: Option<String>,
+    /// `replace: null` is a value (a path rule may blank a field), not an
+    /// absent `replace`.
+    #[serde(default, deserialize_with = "present")]
     replace: Option<Value>,
+}
+
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(d).map(Some)
 }
 
 impl Rules {
@@ -115,22 +138,27 @@ impl Rules {
                 redact_env: Vec::new(),
                 redact_values: Vec::new(),
                 rules: Vec::new(),
+                response_rules: Vec::new(),
             }
         } else {
             serde_saphyr::from_str(text).map_err(|e| file_error(one_line(&e.to_string())))?
         };
-        let rules = raw
-            .rules
-            .into_iter()
-            .enumerate()
-            .map(|(index, value)| {
-                parse_rule(value).map_err(|problem| RecordError::Rule {
-                    file: file.to_owned(),
-                    index,
-                    problem,
+        let section = |section: Section, values: Vec<Value>| {
+            values
+                .into_iter()
+                .enumerate()
+                .map(|(index, value)| {
+                    parse_rule(value, section).map_err(|problem| RecordError::Rule {
+                        file: file.to_owned(),
+                        section: section.name(),
+                        index,
+                        problem,
+                    })
                 })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+                .collect::<Result<Vec<_>, _>>()
+        };
+        let rules = section(Section::Request, raw.rules)?;
+        let response_rules = section(Section::Response, raw.response_rules)?;
         let mut secrets = raw.redact_values;
         secrets.retain(|s| !s.is_empty());
         for name in &raw.redact_env {
@@ -141,6 +169,7 @@ impl Rules {
         Ok(Rules {
             source: Some(file.to_owned()),
             rules,
+            response_rules,
             redactor: Redactor::new(secrets),
         })
     }
@@ -168,7 +197,23 @@ fn regex_problem(error: &regex::Error) -> String {
     last.strip_prefix("error: ").unwrap_or(last).to_owned()
 }
 
-fn parse_rule(value: Value) -> Result<Rule, String> {
+/// Which list of the file a rule is in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Section {
+    Request,
+    Response,
+}
+
+impl Section {
+    fn name(self) -> &'static str {
+        match self {
+            Section::Request => "rules",
+            Section::Response => "response_rules",
+        }
+    }
+}
+
+fn parse_rule(value: Value, section: Section) -> Result<Rule, String> {
     let raw: RawRule = serde_json::from_value(value)
         .map_err(|e| format!("{e}; a rule has `name`, `path` and/or `regex`, and `replace`"))?;
     let name = raw.name.unwrap_or_else(|| "(unnamed)".to_owned());
@@ -201,12 +246,22 @@ fn parse_rule(value: Value) -> Result<Rule, String> {
             "`replace` must be a string for a `regex` rule, not `{replace}`"
         ));
     }
+    if section == Section::Request && replace.as_str().is_some_and(|t| t.contains(KEY_TOKEN)) {
+        return Err(format!(
+            "`{KEY_TOKEN}` is the request's key, which these rules help compute; use it in `response_rules` only"
+        ));
+    }
     Ok(Rule {
         name,
         paths,
         regex,
         replace,
     })
+}
+
+/// What `{key}` stands for in a response rule of the exchange keyed `hash`.
+pub(crate) fn key_token_value(hash: &str) -> &str {
+    &hash[..FILE_HASH_LEN.min(hash.len())]
 }
 
 #[cfg(test)]
@@ -242,6 +297,18 @@ mod tests {
     }
 
     #[test]
+    fn response_rules_load_beside_request_rules_and_may_replace_with_null() {
+        let rules = parse(
+            "rules: [{path: '$.seed', replace: 0}]\nresponse_rules:\n  - path: '$.timings'\n    replace: null\n  - {path: '$.id', regex: '^(c)-.*$', replace: '${1}-{key}-{n}'}\n",
+        )
+        .unwrap();
+        assert_eq!(rules.rules.len(), 1);
+        assert_eq!(rules.response_rules.len(), 2);
+        assert_eq!(rules.response_rules[0].replace, Value::Null);
+        assert_eq!(key_token_value("0123456789abcdef0123"), "0123456789abcdef");
+    }
+
+    #[test]
     fn an_empty_file_is_no_rules() {
         let rules = parse("# nothing yet\n").unwrap();
         assert!(rules.rules.is_empty());
@@ -273,6 +340,14 @@ mod tests {
             (
                 "rules:\n  - regex: ''\n    replace: x\n",
                 "invalid normalisation rule `rules[0]` in `recordings/normalize.yaml`: `regex` is empty; it would match everywhere",
+            ),
+            (
+                "rules:\n  - path: '$.id'\n    replace: 'id-{key}'\n",
+                "invalid normalisation rule `rules[0]` in `recordings/normalize.yaml`: `{key}` is the request's key, which these rules help compute; use it in `response_rules` only",
+            ),
+            (
+                "response_rules:\n  - path: '$.id'\n    replace: 'id-{key}'\n  - path: '$.created'\n",
+                "invalid normalisation rule `response_rules[1]` in `recordings/normalize.yaml`: `replace` is missing; say what the matched text becomes",
             ),
             (
                 "rules:\n  - regx: 'a'\n    replace: x\n",

@@ -35,7 +35,7 @@ pub(crate) fn parse(body: &[u8]) -> Option<Vec<SseEvent>> {
     let mut events = Vec::new();
     let mut rest = text;
     while !rest.is_empty() {
-        let end = event_end(rest).unwrap_or(rest.len());
+        let end = event_end(rest.as_bytes()).unwrap_or(rest.len());
         let (block, after) = rest.split_at(end);
         events.push(classify(block));
         rest = after;
@@ -49,8 +49,9 @@ pub(crate) fn emit(events: &[SseEvent]) -> String {
 }
 
 /// The byte offset just past the blank line that ends the first event.
-fn event_end(text: &str) -> Option<usize> {
-    let bytes = text.as_bytes();
+/// Line ends are ASCII, so this works on bytes that are not (yet) whole
+/// UTF-8 text.
+fn event_end(bytes: &[u8]) -> Option<usize> {
     let mut i = 0;
     let mut at_line_start = true;
     while i < bytes.len() {
@@ -71,6 +72,53 @@ fn event_end(text: &str) -> Option<usize> {
         i += newline;
     }
     None
+}
+
+/// Cuts a stream that arrives in arbitrary chunks into the same event
+/// blocks [`parse`] finds in the whole stream, so events can be handled
+/// one by one as they pass.
+#[derive(Debug, Default)]
+pub(crate) struct Splitter {
+    pending: Vec<u8>,
+}
+
+impl Splitter {
+    /// Adds a chunk; returns the blocks it completed, terminators included.
+    pub(crate) fn push(&mut self, chunk: &[u8]) -> Vec<Vec<u8>> {
+        self.pending.extend_from_slice(chunk);
+        let mut blocks = Vec::new();
+        let mut start = 0;
+        while let Some(len) = event_end(&self.pending[start..]) {
+            let end = start + len;
+            // A final `\r` may be half of a `\r\n` still in flight: in the
+            // whole stream that pair would end the event one byte later.
+            if end == self.pending.len() && self.pending[end - 1] == b'\r' {
+                break;
+            }
+            blocks.push(self.pending[start..end].to_vec());
+            start = end;
+        }
+        self.pending.drain(..start);
+        blocks
+    }
+
+    /// The blocks left when the stream ends: a held-back `\r`-terminated
+    /// event and then an unterminated fragment, as [`parse`] would cut them.
+    pub(crate) fn finish(self) -> Vec<Vec<u8>> {
+        let mut blocks = Vec::new();
+        let mut rest = self.pending.as_slice();
+        while !rest.is_empty() {
+            let end = event_end(rest).unwrap_or(rest.len());
+            blocks.push(rest[..end].to_vec());
+            rest = &rest[end..];
+        }
+        blocks
+    }
+}
+
+/// One block as an event; `None` when it is not UTF-8 text.
+pub(crate) fn classify_bytes(block: &[u8]) -> Option<SseEvent> {
+    std::str::from_utf8(block).ok().map(classify)
 }
 
 fn classify(block: &str) -> SseEvent {
@@ -128,6 +176,35 @@ mod tests {
             let parsed = parse(wire.as_bytes()).unwrap();
             assert_eq!(parsed, events, "{wire:?}");
             assert_eq!(emit(&parsed), wire, "{wire:?}");
+        }
+    }
+
+    #[test]
+    fn a_stream_split_anywhere_yields_the_blocks_of_the_whole() {
+        let wires = [
+            "data: {\"a\":1}\n\ndata: {\"b\":2}\n\ndata: [DONE]\n\n",
+            "data: 1\r\n\r\ndata: 2\r\n\r\n",
+            "event: ping\ndata: 1\n\n: c\n\ndata: é\n\ndata: cut",
+            "\n\ndata: 1\r\r",
+        ];
+        for wire in wires {
+            let whole = parse(wire.as_bytes()).unwrap();
+            // Every way of cutting the stream in two, and byte by byte.
+            let mut cuts: Vec<Vec<&[u8]>> = (0..=wire.len())
+                .map(|i| vec![&wire.as_bytes()[..i], &wire.as_bytes()[i..]])
+                .collect();
+            cuts.push(wire.as_bytes().chunks(1).collect());
+            for chunks in cuts {
+                let mut splitter = Splitter::default();
+                let mut blocks = Vec::new();
+                for chunk in &chunks {
+                    blocks.extend(splitter.push(chunk));
+                }
+                blocks.extend(splitter.finish());
+                let events: Vec<SseEvent> =
+                    blocks.iter().map(|b| classify_bytes(b).unwrap()).collect();
+                assert_eq!(events, whole, "{wire:?} cut as {chunks:?}");
+            }
         }
     }
 

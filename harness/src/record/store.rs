@@ -7,10 +7,19 @@
 //! is no index to build at proxy start-up.
 //!
 //! A file is deterministic: struct keys are sorted, bodies keep the
-//! upstream's key order, `used_by` is sorted, there are no timestamps, so
-//! re-recording an identical response rewrites identical bytes. Writes go to
-//! a temporary file in the same directory that is renamed over the target,
-//! so a reader or a crash never sees half a file.
+//! upstream's key order, `used_by` is sorted, there are no timestamps, and
+//! the model server's random ids and clocks are replaced by the
+//! `response_rules` (`response`), so re-recording an unchanged test
+//! rewrites identical bytes. Writes go to a temporary file in the same
+//! directory that is renamed over the target, so a reader or a crash never
+//! sees half a file.
+//!
+//! `used_by` rule: recording runs only ever add names (re-recording an
+//! exchange merges the file's names with the test recording it, and
+//! record-if-missing adds a test that replays it), so a run over a subset
+//! of the tests drops nobody; `recordings prune` then keeps only the names
+//! the last complete run saw using the recording. Record runs go one test
+//! at a time, so the names they add are exact.
 
 use std::collections::{BTreeSet, HashMap};
 use std::io::Write as _;
@@ -267,6 +276,47 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), RecordError>
         .map_err(|e| RecordError::io("cannot write", path, e.error))
 }
 
+/// Changes the `used_by` of the recording at `path`, leaving every other
+/// byte as it is (parsing and re-printing a body could change the last
+/// digit of a float, which would be a diff nobody asked for). Returns
+/// whether the file changed.
+pub(crate) fn edit_used_by(
+    path: &Path,
+    edit: impl FnOnce(&mut BTreeSet<String>),
+) -> Result<bool, RecordError> {
+    let bytes =
+        std::fs::read(path).map_err(|e| RecordError::io("cannot read recording", path, e))?;
+    let recording = parse_recording(path, &bytes)?;
+    let mut users: BTreeSet<String> = recording.used_by.iter().cloned().collect();
+    edit(&mut users);
+    let used_by: Vec<String> = users.into_iter().collect();
+    if used_by == recording.used_by {
+        return Ok(false);
+    }
+    let expected = Recording {
+        used_by,
+        ..recording
+    };
+    let in_place = with_used_by(&bytes, &expected.used_by)
+        .filter(|new| parse_recording(path, new).is_ok_and(|r| r == expected));
+    let new_bytes = in_place.unwrap_or_else(|| expected.to_file_bytes());
+    write_atomic(path, &new_bytes)?;
+    Ok(true)
+}
+
+/// The file's bytes with its trailing `used_by` field replaced.
+fn with_used_by(bytes: &[u8], used_by: &[String]) -> Option<Vec<u8>> {
+    let text = std::str::from_utf8(bytes).ok()?;
+    // A top-level field is indented by two spaces; a newline inside a
+    // string is escaped, so this can only be the field itself.
+    let at = text.rfind("\n  \"used_by\": ")?;
+    let field = serde_json::to_string_pretty(&serde_json::json!({ "used_by": used_by })).ok()?;
+    let mut out = text[..at].to_owned();
+    out.push_str(field.strip_prefix('{')?);
+    out.push('\n');
+    Some(out.into_bytes())
+}
+
 /// Every recording file under `dir`, sorted: `<dir>/<provider>/*.json`.
 pub(crate) fn list_files(dir: &Path) -> Result<Vec<PathBuf>, RecordError> {
     let read = |d: &Path| -> Result<Vec<PathBuf>, RecordError> {
@@ -327,10 +377,7 @@ impl Store {
     /// Writes a recording, keeping the tests that used the previous one.
     pub(crate) fn save(&self, mut recording: Recording) -> Result<PathBuf, RecordError> {
         let path = recording_path(&self.dir, &recording.provider, &recording.hash);
-        let lock = {
-            let mut locks = self.locks.lock().unwrap_or_else(|p| p.into_inner());
-            locks.entry(path.clone()).or_default().clone()
-        };
+        let lock = self.lock(&path);
         let _guard = lock.lock().unwrap_or_else(|p| p.into_inner());
         let mut used_by: BTreeSet<String> = recording.used_by.drain(..).collect();
         if let Ok(Some(previous)) = self.load(&recording.provider, &recording.hash) {
@@ -339,6 +386,28 @@ impl Store {
         recording.used_by = used_by.into_iter().collect();
         write_atomic(&path, &recording.to_file_bytes())?;
         Ok(path)
+    }
+
+    /// Adds the tests that just replayed `recording` to its `used_by`;
+    /// writes nothing when they are all listed already.
+    pub(crate) fn add_users(
+        &self,
+        recording: &Recording,
+        tests: &[String],
+    ) -> Result<(), RecordError> {
+        if tests.iter().all(|t| recording.used_by.contains(t)) {
+            return Ok(());
+        }
+        let path = recording_path(&self.dir, &recording.provider, &recording.hash);
+        let lock = self.lock(&path);
+        let _guard = lock.lock().unwrap_or_else(|p| p.into_inner());
+        edit_used_by(&path, |users| users.extend(tests.iter().cloned())).map(drop)
+    }
+
+    /// Serialises writes of one file within this process.
+    fn lock(&self, path: &Path) -> Arc<Mutex<()>> {
+        let mut locks = self.locks.lock().unwrap_or_else(|p| p.into_inner());
+        locks.entry(path.to_owned()).or_default().clone()
     }
 }
 
@@ -498,6 +567,55 @@ mod tests {
         // Another key with the same 16-digit prefix is not this recording.
         let other = format!("{}{}", &rec.hash[..16], "0".repeat(48));
         assert_eq!(store.load("vllm", &other).unwrap(), None);
+    }
+
+    #[test]
+    fn editing_used_by_keeps_every_other_byte() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path());
+        let rec = sample(&["t::b"]);
+        let path = store.save(rec.clone()).unwrap();
+        // Numbers as a server printed them, which a parse and re-print
+        // would change (`0.10` -> `0.1`, `1e2` -> `100.0`).
+        let text = std::fs::read_to_string(&path).unwrap().replace(
+            "\"choices\": []",
+            "\"choices\": [],\n      \"p\": [0.10, 1e2]",
+        );
+        std::fs::write(&path, &text).unwrap();
+
+        store.add_users(&rec, &["t::b".to_owned()]).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), text, "nothing new");
+        let loaded = store.load("vllm", &rec.hash).unwrap().unwrap();
+        store
+            .add_users(&loaded, &["t::c".to_owned(), "t::a".to_owned()])
+            .unwrap();
+        let edited = std::fs::read_to_string(&path).unwrap();
+        let field = text.rfind("\n  \"used_by\"").unwrap();
+        assert_eq!(edited[..field], text[..field]);
+        assert_eq!(
+            &edited[field..],
+            "\n  \"used_by\": [\n    \"t::a\",\n    \"t::b\",\n    \"t::c\"\n  ]\n}\n"
+        );
+        let add = |name: &str| {
+            let name = name.to_owned();
+            move |names: &mut BTreeSet<String>| {
+                names.insert(name);
+            }
+        };
+        assert!(!edit_used_by(&path, add("t::a")).unwrap(), "already listed");
+        assert!(edit_used_by(&path, BTreeSet::clear).unwrap());
+        assert!(
+            std::fs::read_to_string(&path)
+                .unwrap()
+                .ends_with("\n  \"used_by\": []\n}\n")
+        );
+
+        // A file without the field is written whole.
+        let mut value: Value = serde_json::from_str(&text).unwrap();
+        value.as_object_mut().unwrap().remove("used_by");
+        std::fs::write(&path, serde_json::to_vec(&value).unwrap()).unwrap();
+        assert!(edit_used_by(&path, add("t::z")).unwrap());
+        assert_eq!(read_recording(&path).unwrap().used_by, vec!["t::z"]);
     }
 
     #[test]

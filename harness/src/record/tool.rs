@@ -1,7 +1,8 @@
 //! The recordings tool: `stack-harness recordings list|show|verify|prune`.
 //!
 //! The logic is [`run`], which writes to any sink so that tests read the
-//! exact text; [`tool_main`] is the binary's entry point.
+//! exact text; [`tool_main`] is the binary's entry point. `list` and `show`
+//! live here; `verify` and `prune` have their own files.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -10,10 +11,10 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use super::error::RecordError;
-use super::mode::InferenceMode;
-use super::rules::{RULES_FILE, Rules};
+use super::prune::prune;
 use super::store::{FILE_HASH_LEN, list_files, read_recording};
-use super::usage::{MANIFEST_PATH, UsageManifest};
+use super::usage::MANIFEST_PATH;
+use super::verify::verify;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -46,9 +47,11 @@ pub(crate) enum Command {
     List,
     /// Print the recording whose hash starts with PREFIX (`provider/PREFIX` also works).
     Show { prefix: String },
-    /// Check every recording parses and its file name matches its recomputed hash.
+    /// Check every recording parses, its file name matches its recomputed hash,
+    /// it holds no secret-looking value and its response is normalised.
     Verify,
-    /// Remove recordings the last complete run did not use.
+    /// Remove recordings the last complete run did not use, and from the
+    /// others the `used_by` names of tests that no longer use them.
     Prune {
         /// Say what would be removed; remove nothing.
         #[arg(long)]
@@ -105,7 +108,7 @@ pub(crate) fn run(args: &RecordingsArgs, out: &mut dyn Write) -> Result<bool, Re
     })
 }
 
-enum ToolError {
+pub(super) enum ToolError {
     Record(RecordError),
     Output(std::io::Error),
 }
@@ -123,7 +126,7 @@ impl From<std::io::Error> for ToolError {
 }
 
 /// `vllm/0123456789abcdef` for `<dir>/vllm/0123456789abcdef.json`.
-fn short_name(file: &Path) -> String {
+pub(super) fn short_name(file: &Path) -> String {
     let provider = file
         .parent()
         .and_then(Path::file_name)
@@ -136,7 +139,7 @@ fn short_name(file: &Path) -> String {
     )
 }
 
-fn plural(n: usize, word: &str) -> String {
+pub(super) fn plural(n: usize, word: &str) -> String {
     format!("{n} {word}{}", if n == 1 { "" } else { "s" })
 }
 
@@ -245,126 +248,20 @@ fn show(dir: &Path, prefix: &str, out: &mut dyn Write) -> Result<bool, ToolError
     }
 }
 
-fn verify(dir: &Path, out: &mut dyn Write) -> Result<bool, ToolError> {
-    let rules = Rules::load_from_dir(dir)?;
-    let rules_note = match &rules.source {
-        Some(file) => format!("rules from `{}`", file.display()),
-        None => format!("no `{RULES_FILE}`, so no normalisation rules"),
-    };
-    let files = list_files(dir)?;
-    let mut problems = 0;
-    for file in &files {
-        let problem = match read_recording(file) {
-            Ok(recording) => recording.check(file, &rules).err(),
-            Err(e) => Some(e.to_string()),
-        };
-        if let Some(problem) = problem {
-            problems += 1;
-            writeln!(out, "`{}`: {problem}", file.display())?;
-        }
-    }
-    if problems == 0 {
-        writeln!(
-            out,
-            "verified {} in `{}` ({rules_note}): all good",
-            plural(files.len(), "recording"),
-            dir.display()
-        )?;
-    } else {
-        writeln!(
-            out,
-            "{problems} of {} in `{}` have problems ({rules_note}); re-record them with --inference-mode=record",
-            plural(files.len(), "recording"),
-            dir.display()
-        )?;
-    }
-    Ok(problems == 0)
-}
-
-fn same_dir(a: &Path, b: &Path) -> bool {
-    match (a.canonicalize(), b.canonicalize()) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => a == b,
-    }
-}
-
-fn prune(
-    dir: &Path,
-    manifest_path: &Path,
-    dry_run: bool,
-    out: &mut dyn Write,
-) -> Result<bool, ToolError> {
-    let manifest = UsageManifest::read(manifest_path)?;
-    if manifest.mode == InferenceMode::Live {
-        return Err(RecordError::Tool(format!(
-            "the usage manifest `{}` is from a live run, which uses no recordings; run the suite in replay mode first",
-            manifest_path.display()
-        ))
-        .into());
-    }
-    if !same_dir(&manifest.dir, dir) {
-        return Err(RecordError::Tool(format!(
-            "the usage manifest `{}` is for recordings directory `{}`, not `{}`; pass --dir {} or run the suite again",
-            manifest_path.display(),
-            manifest.dir.display(),
-            dir.display(),
-            manifest.dir.display()
-        ))
-        .into());
-    }
-    // A file written after the manifest was made by a later run; it may be
-    // needed by a test the manifest's run did not have yet.
-    let written_at = std::fs::metadata(manifest_path)
-        .and_then(|m| m.modified())
-        .ok();
-    let files = list_files(dir)?;
-    let (mut removed, mut newer) = (0, 0);
-    for file in &files {
-        if manifest.uses_file(file) {
-            continue;
-        }
-        let modified = std::fs::metadata(file).and_then(|m| m.modified()).ok();
-        if let (Some(modified), Some(written_at)) = (modified, written_at)
-            && modified > written_at
-        {
-            newer += 1;
-            writeln!(out, "kept {} (newer than the manifest)", short_name(file))?;
-            continue;
-        }
-        if dry_run {
-            writeln!(out, "would remove {}", short_name(file))?;
-        } else {
-            std::fs::remove_file(file).map_err(|e| RecordError::io("cannot remove", file, e))?;
-            writeln!(out, "removed {}", short_name(file))?;
-        }
-        removed += 1;
-    }
-    let verb = if dry_run { "would remove" } else { "removed" };
-    writeln!(
-        out,
-        "{verb} {removed} of {} not used by the run in `{}`; kept {} used{}",
-        plural(files.len(), "recording"),
-        manifest_path.display(),
-        files.len() - removed - newer,
-        if newer > 0 {
-            format!(" and {newer} newer")
-        } else {
-            String::new()
-        }
-    )?;
-    Ok(true)
-}
-
+/// Recordings and command runs for the tests of every subcommand.
 #[cfg(test)]
-mod tests {
+pub(super) mod fixtures {
+    use std::path::Path;
+
     use serde_json::json;
 
-    use super::*;
+    use super::{Command, RecordingsArgs, run};
     use crate::record::key::{Body, RequestParts, request_key};
     use crate::record::redact::Redactor;
+    use crate::record::rules::Rules;
     use crate::record::store::{Recording, Store, StoredBody, StoredRequest, StoredResponse};
 
-    fn save(dir: &Path, content: &str, stream: bool) -> Recording {
+    pub(crate) fn save(dir: &Path, content: &str, stream: bool) -> Recording {
         let rules = Rules::load_from_dir(dir).unwrap();
         let parts = RequestParts {
             method: "POST".into(),
@@ -405,7 +302,7 @@ mod tests {
         recording
     }
 
-    fn run_text(dir: &Path, command: Command) -> (Result<bool, String>, String) {
+    pub(crate) fn run_text(dir: &Path, command: Command) -> (Result<bool, String>, String) {
         let args = RecordingsArgs {
             dir: dir.to_owned(),
             command,
@@ -414,6 +311,12 @@ mod tests {
         let result = run(&args, &mut out).map_err(|e| e.to_string());
         (result, String::from_utf8(out).unwrap())
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fixtures::{run_text, save};
+    use super::*;
 
     #[test]
     fn list_prints_one_line_per_recording() {
@@ -499,165 +402,6 @@ mod tests {
                 break;
             }
         }
-    }
-
-    #[test]
-    fn verify_reports_every_problem_with_its_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let a = save(dir.path(), "a", false);
-        let (result, text) = run_text(dir.path(), Command::Verify);
-        assert_eq!(result, Ok(true));
-        assert_eq!(
-            text,
-            format!(
-                "verified 1 recording in `{}` (no `normalize.yaml`, so no normalisation rules): all good\n",
-                dir.path().display()
-            )
-        );
-        // A corrupt file, a renamed file, and a rule change that alters keys.
-        let corrupt = dir.path().join("vllm/00000000000000aa.json");
-        std::fs::write(&corrupt, "{").unwrap();
-        let good = dir
-            .path()
-            .join("vllm")
-            .join(format!("{}.json", &a.hash[..16]));
-        let moved = dir.path().join("vllm/0000000000000bbb.json");
-        std::fs::copy(&good, &moved).unwrap();
-        std::fs::write(
-            dir.path().join("normalize.yaml"),
-            "rules: [{regex: 'a', replace: 'b'}]\n",
-        )
-        .unwrap();
-        let (result, text) = run_text(dir.path(), Command::Verify);
-        assert_eq!(result, Ok(false));
-        let rules = dir.path().join("normalize.yaml");
-        let recomputed = request_key(
-            &Rules::load(&rules).unwrap(),
-            "vllm",
-            &a.request_parts().unwrap(),
-        );
-        let mut expected = vec![
-            format!(
-                "`{}`: corrupt recording `{}`: EOF while parsing an object at line 1 column 1; delete it and re-record with --inference-mode=record-if-missing",
-                corrupt.display(),
-                corrupt.display()
-            ),
-            format!(
-                "`{}`: stored hash `{}` is not the request's key `{recomputed}` under the current rules; re-record it",
-                moved.display(),
-                a.hash
-            ),
-            format!(
-                "`{}`: stored hash `{}` is not the request's key `{recomputed}` under the current rules; re-record it",
-                good.display(),
-                a.hash
-            ),
-        ];
-        expected.sort();
-        expected.push(format!(
-            "3 of 3 recordings in `{}` have problems (rules from `{}`); re-record them with --inference-mode=record",
-            dir.path().display(),
-            rules.display()
-        ));
-        assert_eq!(text, expected.join("\n") + "\n");
-    }
-
-    #[test]
-    fn prune_removes_only_what_the_last_run_did_not_use() {
-        let dir = tempfile::tempdir().unwrap();
-        let recordings = dir.path().join("recordings");
-        let used = save(&recordings, "used", false);
-        let unused = save(&recordings, "unused", false);
-        let manifest = dir.path().join("target/used.json");
-        let prune = |dry_run| Command::Prune {
-            dry_run,
-            manifest: manifest.clone(),
-        };
-
-        let (result, _) = run_text(&recordings, prune(false));
-        assert_eq!(
-            result,
-            Err(format!(
-                "no usage manifest at `{}`; run the whole suite in replay mode first (`cargo test --test integration`) so prune knows which recordings are used",
-                manifest.display()
-            ))
-        );
-        let mut m = UsageManifest {
-            dir: recordings.clone(),
-            mode: InferenceMode::Replay,
-            ..UsageManifest::default()
-        };
-        m.record("vllm", &used.hash);
-        m.write(&manifest).unwrap();
-        // Make both recordings older than the manifest.
-        std::thread::sleep(std::time::Duration::from_millis(20));
-        m.write(&manifest).unwrap();
-
-        let (result, text) = run_text(&recordings, prune(true));
-        assert_eq!(result, Ok(true));
-        assert_eq!(
-            text,
-            format!(
-                "would remove vllm/{}\nwould remove 1 of 2 recordings not used by the run in `{}`; kept 1 used\n",
-                &unused.hash[..16],
-                manifest.display()
-            )
-        );
-        assert_eq!(
-            list_files(&recordings).unwrap().len(),
-            2,
-            "a dry run removes nothing"
-        );
-
-        std::thread::sleep(std::time::Duration::from_millis(20));
-        let newer = save(&recordings, "newer", false);
-        let (result, text) = run_text(&recordings, prune(false));
-        assert_eq!(result, Ok(true));
-        assert_eq!(
-            text,
-            format!(
-                "kept vllm/{} (newer than the manifest)\nremoved vllm/{}\nremoved 1 of 3 recordings not used by the run in `{}`; kept 1 used and 1 newer\n",
-                &newer.hash[..16],
-                &unused.hash[..16],
-                manifest.display()
-            )
-            .lines()
-            .collect::<Vec<_>>()
-            .join("\n")
-                + "\n"
-        );
-        assert_eq!(list_files(&recordings).unwrap().len(), 2);
-    }
-
-    #[test]
-    fn prune_refuses_a_manifest_for_another_directory() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir(dir.path().join("other")).unwrap();
-        let manifest = dir.path().join("used.json");
-        UsageManifest {
-            dir: dir.path().join("other"),
-            ..UsageManifest::default()
-        }
-        .write(&manifest)
-        .unwrap();
-        let (result, _) = run_text(
-            dir.path(),
-            Command::Prune {
-                dry_run: false,
-                manifest: manifest.clone(),
-            },
-        );
-        let other = dir.path().join("other");
-        assert_eq!(
-            result,
-            Err(format!(
-                "the usage manifest `{}` is for recordings directory `{}`, not `{}`; pass --dir {} or run the suite again",
-                manifest.display(),
-                other.display(),
-                dir.path().display(),
-                other.display()
-            ))
-        );
     }
 
     #[test]

@@ -1,5 +1,7 @@
-//! The usage manifest: which recordings a complete run used, written under
-//! `target/` at the end of the run and read by `recordings prune`.
+//! The usage manifest: which recordings a complete run used, and which
+//! tests used each, written under `target/` at the end of the run and read
+//! by `recordings prune` (which removes unused files and the names of tests
+//! that no longer use a recording from its `used_by`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -18,37 +20,43 @@ pub(crate) struct UsageManifest {
     /// The recordings directory the run used, as the proxy saw it.
     pub(crate) dir: PathBuf,
     pub(crate) mode: InferenceMode,
-    /// Provider → full keys replayed or written during the run.
-    pub(crate) used: BTreeMap<String, BTreeSet<String>>,
+    /// Provider → full key replayed or written during the run → the tests
+    /// it was attributed to. With tests run in parallel that is a superset
+    /// of the tests that really made the request (never a subset).
+    pub(crate) used: BTreeMap<String, BTreeMap<String, BTreeSet<String>>>,
 }
 
 impl UsageManifest {
-    pub(crate) fn record(&mut self, provider: &str, hash: &str) {
+    pub(crate) fn record(&mut self, provider: &str, hash: &str, tests: &[String]) {
         self.used
             .entry(provider.to_owned())
             .or_default()
-            .insert(hash.to_owned());
+            .entry(hash.to_owned())
+            .or_default()
+            .extend(tests.iter().cloned());
     }
 
     pub(crate) fn count(&self) -> usize {
-        self.used.values().map(BTreeSet::len).sum()
+        self.used.values().map(BTreeMap::len).sum()
     }
 
     /// Whether `<dir>/<provider>/<hash16>.json` is one of the used files.
     pub(crate) fn uses_file(&self, file: &Path) -> bool {
+        self.users_of_file(file).is_some()
+    }
+
+    /// The tests that used `<dir>/<provider>/<hash16>.json`; `None` when
+    /// the run did not use it.
+    pub(crate) fn users_of_file(&self, file: &Path) -> Option<&BTreeSet<String>> {
         let provider = file
             .parent()
             .and_then(Path::file_name)
-            .and_then(|n| n.to_str());
-        let stem = file.file_stem().and_then(|n| n.to_str());
-        let (Some(provider), Some(stem)) = (provider, stem) else {
-            return false;
-        };
-        self.used.get(provider).is_some_and(|hashes| {
-            hashes
-                .iter()
-                .any(|h| h.get(..FILE_HASH_LEN).is_some_and(|prefix| prefix == stem))
-        })
+            .and_then(|n| n.to_str())?;
+        let stem = file.file_stem().and_then(|n| n.to_str())?;
+        self.used
+            .get(provider)?
+            .iter()
+            .find_map(|(hash, tests)| (hash.get(..FILE_HASH_LEN) == Some(stem)).then_some(tests))
     }
 
     pub(crate) fn write(&self, path: &Path) -> Result<(), RecordError> {
@@ -89,13 +97,18 @@ mod tests {
             ..UsageManifest::default()
         };
         let hash = format!("{}{}", "a".repeat(16), "b".repeat(48));
-        m.record("vllm", &hash);
-        m.record("vllm", &hash);
+        m.record("vllm", &hash, &["t::b".to_owned()]);
+        m.record("vllm", &hash, &["t::a".to_owned(), "t::b".to_owned()]);
         assert_eq!(m.count(), 1);
         m.write(&path).unwrap();
         let back = UsageManifest::read(&path).unwrap();
         assert_eq!(back, m);
-        assert!(back.uses_file(Path::new("recordings/vllm/aaaaaaaaaaaaaaaa.json")));
+        let file = Path::new("recordings/vllm/aaaaaaaaaaaaaaaa.json");
+        assert!(back.uses_file(file));
+        assert_eq!(
+            back.users_of_file(file).unwrap(),
+            &BTreeSet::from(["t::a".to_owned(), "t::b".to_owned()])
+        );
         assert!(!back.uses_file(Path::new("recordings/ollama/aaaaaaaaaaaaaaaa.json")));
         assert!(!back.uses_file(Path::new("recordings/vllm/aaaaaaaaaaaaaaab.json")));
     }

@@ -43,7 +43,6 @@ pub(super) fn run(reporter: &mut dyn Reporter, trials: &[Trial], summary: Summar
     let mut feed = |event: Event<'_>| reporter.report(&event).expect("writing to memory");
     feed(Event::SuiteStarted {
         test_count: trials.len(),
-        filtered_out: summary.filtered_out,
     });
     for (name, outcome, output, nanos) in trials {
         feed(Event::TestStarted { name });

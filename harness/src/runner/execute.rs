@@ -65,7 +65,6 @@ pub(crate) async fn execute(
     };
     send(&Event::SuiteStarted {
         test_count: plan.entries.len(),
-        filtered_out: plan.filtered_out,
     });
 
     let permits = Arc::new(Semaphore::new(settings.test_threads));

@@ -21,7 +21,6 @@ const MAX_DEPTH: usize = 100;
 /// A parsed `-k` expression. An empty one selects everything.
 #[derive(Clone, Debug)]
 pub(crate) struct KeywordExpr {
-    source: String,
     /// `None` for an empty expression.
     root: Option<Node>,
 }
@@ -65,20 +64,7 @@ impl KeywordExpr {
             }
             Some(node)
         };
-        Ok(KeywordExpr {
-            source: src.to_owned(),
-            root,
-        })
-    }
-
-    /// The expression as the user typed it.
-    pub(crate) fn source(&self) -> &str {
-        &self.source
-    }
-
-    /// Whether the expression selects everything (it was empty).
-    pub(crate) fn is_empty(&self) -> bool {
-        self.root.is_none()
+        Ok(KeywordExpr { root })
     }
 
     /// True if the expression holds when each identifier is tested as a
@@ -129,13 +115,6 @@ pub(crate) struct KeywordError {
     /// Character (not byte) offset of the offending token.
     column: usize,
     kind: ErrorKind,
-}
-
-impl KeywordError {
-    /// The message without the expression and caret, for one-line contexts.
-    pub(crate) fn reason(&self) -> String {
-        self.kind.to_string()
-    }
 }
 
 #[derive(Debug, PartialEq)]
@@ -490,8 +469,7 @@ mod tests {
     fn empty_or_blank_selects_everything() {
         for src in ["", "   ", "\t \t"] {
             let expr = KeywordExpr::parse(src).expect("blank parses");
-            assert!(expr.is_empty());
-            assert_eq!(expr.source(), src);
+            assert_eq!(expr.root, None);
             assert!(expr.matches::<&str>(&[]));
             assert!(expr.matches(&["anything"]));
         }
@@ -641,7 +619,7 @@ mod tests {
         let too_deep = format!("{}a{}", "(".repeat(100_000), ")".repeat(100_000));
         let err = KeywordExpr::parse(&too_deep).expect_err("too deep");
         assert_eq!(
-            err.reason(),
+            err.kind.to_string(),
             "expression nests too deeply (more than 100 levels of `(` or `not`)"
         );
         assert_eq!(err.column, MAX_DEPTH);

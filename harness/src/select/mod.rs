@@ -1,9 +1,6 @@
 //! Selection: which trials of the catalog a run keeps. `-k` keyword
 //! expressions ([`KeywordExpr`]) matched against [`trial_keywords`], and
 //! `--suite` ([`Suite`]).
-// Wired in by the runner; remove both when used.
-#![cfg_attr(not(test), allow(dead_code))]
-#![allow(unused_imports)]
 
 pub(crate) mod bench_api;
 mod expr;
@@ -12,4 +9,4 @@ mod suite;
 
 pub(crate) use expr::{KeywordError, KeywordExpr};
 pub(crate) use keywords::trial_keywords;
-pub(crate) use suite::{Suite, UnknownSuite};
+pub(crate) use suite::Suite;

@@ -6,8 +6,11 @@ use std::fmt;
 /// A named group of tests, chosen with `--suite`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) enum Suite {
+    /// Every test except the responses and vision ones.
     Base,
+    /// The OpenAI Responses API tests (area `responses`).
     Responses,
+    /// Tests that need a vision model, or are in area or mark `vision`.
     Vision,
 }
 
@@ -15,7 +18,6 @@ pub(crate) enum Suite {
 struct SuiteDef {
     suite: Suite,
     name: &'static str,
-    description: &'static str,
     includes: fn(&Test<'_>) -> bool,
 }
 
@@ -36,19 +38,16 @@ const SUITES: [SuiteDef; 3] = [
     SuiteDef {
         suite: Suite::Base,
         name: "base",
-        description: "every test except the responses and vision ones",
         includes: |t| t.area != "responses" && !t.is_vision(),
     },
     SuiteDef {
         suite: Suite::Responses,
         name: "responses",
-        description: "the OpenAI Responses API tests (area `responses`)",
         includes: |t| t.area == "responses",
     },
     SuiteDef {
         suite: Suite::Vision,
         name: "vision",
-        description: "tests that need a vision model, or are in area or mark `vision`",
         includes: |t| t.is_vision(),
     },
 ];
@@ -82,27 +81,8 @@ impl Suite {
             })
     }
 
-    pub(crate) fn names() -> &'static [&'static str] {
-        &NAMES
-    }
-
     pub(crate) fn name(self) -> &'static str {
         self.def().name
-    }
-
-    /// One line for `--help` and error messages.
-    pub(crate) fn description(self) -> &'static str {
-        self.def().description
-    }
-
-    /// Every suite with its description, one per line, aligned, for `--help`.
-    pub(crate) fn help() -> String {
-        let width = NAMES.iter().map(|n| n.len()).max().unwrap_or(0);
-        SUITES
-            .iter()
-            .map(|d| format!("{:width$}  {}", d.name, d.description))
-            .collect::<Vec<_>>()
-            .join("\n")
     }
 
     /// `area` = first segment of the test path (e.g. "responses"),
@@ -157,7 +137,7 @@ mod tests {
             assert_eq!(SUITES.iter().filter(|d| d.suite == suite).count(), 1);
             assert_eq!(Suite::from_name(suite.name()), Ok(suite));
         }
-        assert_eq!(Suite::names(), ["base", "responses", "vision"]);
+        assert_eq!(NAMES, ["base", "responses", "vision"]);
     }
 
     #[test]
@@ -207,17 +187,7 @@ mod tests {
     }
 
     #[test]
-    fn help_lists_every_suite_aligned() {
-        assert_eq!(
-            Suite::help(),
-            "base       every test except the responses and vision ones\n\
-             responses  the OpenAI Responses API tests (area `responses`)\n\
-             vision     tests that need a vision model, or are in area or mark `vision`"
-        );
+    fn a_suite_displays_as_its_name() {
         assert_eq!(Suite::Vision.to_string(), "vision");
-        assert_eq!(
-            Suite::Base.description(),
-            "every test except the responses and vision ones"
-        );
     }
 }

@@ -115,10 +115,9 @@ impl Owned {
         if let Some(proxy) = self.proxy.take() {
             proxy.shutdown().await;
         }
-        if let Some(model) = self.model.take() {
+        if let Some(mut model) = self.model.take() {
             println!("stopping the local model server");
-            // Dropping it stops both instances (TERM, then KILL).
-            let _ = tokio::task::spawn_blocking(move || drop(model)).await;
+            let _ = tokio::task::spawn_blocking(move || model.stop()).await;
         }
     }
 }

@@ -15,8 +15,6 @@
 //! type, else `inline::<name>`, else `remote::<name>`; `?key=value&...` after
 //! a provider sets config keys.
 
-#![cfg_attr(not(test), allow(dead_code))] // wired in by the cli and the stack fixture; remove when used
-
 use std::fmt;
 use std::path::{Path, PathBuf};
 

@@ -1,7 +1,6 @@
 //! How a stack server is started, as data: a program, an argument template
 //! with `{config}` and `{port}`, and extra environment (with `{state}`, the
 //! per-session state directory). Presets for `llama-stack` and `ogx`.
-#![cfg_attr(not(test), allow(dead_code))] // wired in by the session supervisor; remove when used
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};

@@ -1,6 +1,5 @@
 //! Installing the pinned Llama Stack: `requirements/stack.txt` into
 //! `.stack/venv`, plus the offline tiktoken cache its vector stores need.
-#![cfg_attr(not(test), allow(dead_code))] // wired in by the session supervisor; remove when used
 
 use std::fs;
 use std::io;

@@ -8,7 +8,6 @@
 //! spawn (own session, log file) ──> poll /v1/health ──200──> StackServer
 //!                      exits ──> error + log tail    deadline ──> error + log tail
 //! ```
-#![cfg_attr(not(test), allow(dead_code))] // wired in by the session supervisor; remove when used
 
 use std::fs;
 use std::io;
@@ -42,10 +41,6 @@ pub(crate) enum ServerError {
          `--stack-config=http://127.0.0.1:{port}`, stop it, or use `server:{config}:<other port>`"
     )]
     StackAlreadyThere { port: u16, config: String },
-    #[error(
-        "bad environment entry `{entry}`: expected KEY=VALUE, e.g. `VLLM_URL=http://127.0.0.1:8000/v1`"
-    )]
-    BadEnv { entry: String },
     #[error("`{}` is not a file; give the path of a run.yaml", path.display())]
     NoConfig { path: PathBuf },
     #[error("cannot {action} `{}`: {source}", path.display())]
@@ -104,28 +99,11 @@ impl ServerOptions {
     }
 }
 
-/// Parses `KEY=VALUE` entries (from `--env` or a setup's defaults).
-pub(crate) fn parse_env(entries: &[String]) -> Result<Vec<(String, String)>, ServerError> {
-    entries
-        .iter()
-        .map(|entry| match entry.split_once('=') {
-            Some((k, v)) if !k.is_empty() && !k.contains(char::is_whitespace) => {
-                Ok((k.to_owned(), v.to_owned()))
-            }
-            _ => Err(ServerError::BadEnv {
-                entry: entry.clone(),
-            }),
-        })
-        .collect()
-}
-
-/// A running stack server we started. Dropping it stops it; [`StackServer::detach`]
-/// leaves it running for a later session to reuse.
+/// A running stack server we started. Dropping it stops it.
 #[derive(Debug)]
 pub(crate) struct StackServer {
     service: Service,
     base_url: String,
-    port: u16,
 }
 
 impl StackServer {
@@ -189,20 +167,12 @@ impl StackServer {
             "Llama Stack is healthy on {base_url} after {:.1} s",
             took.as_secs_f64()
         ));
-        Ok(Self {
-            service,
-            base_url,
-            port,
-        })
+        Ok(Self { service, base_url })
     }
 
     /// `http://127.0.0.1:<port>`, without `/v1`.
     pub(crate) fn base_url(&self) -> &str {
         &self.base_url
-    }
-
-    pub(crate) fn port(&self) -> u16 {
-        self.port
     }
 
     /// The server's pid, which is also its process group id.
@@ -217,11 +187,6 @@ impl StackServer {
     /// SIGTERM to its process group, SIGKILL after 5 s.
     pub(crate) fn stop(&mut self) -> Result<(), ServerError> {
         Ok(self.service.stop(DEFAULT_GRACE)?)
-    }
-
-    /// Leaves it running; stop it later with `process::stop_group(pid, ..)`.
-    pub(crate) fn detach(self) -> u32 {
-        self.service.detach()
     }
 }
 
@@ -242,11 +207,6 @@ fn describe_health(probe: &Probe) -> String {
         Probe::Status(code) => format!("GET /v1/health answered {code}"),
         other => format!("GET /v1/health: {other}"),
     }
-}
-
-/// True when a stack at `base_url` (e.g. `http://127.0.0.1:8321`) answers its health check.
-pub(crate) fn is_healthy(base_url: &str) -> bool {
-    health(base_url) == Probe::Status(200)
 }
 
 /// The per-session directories handed to the stack through its environment.
@@ -398,7 +358,10 @@ mod tests {
                  `--stack-config=http://127.0.0.1:{port}`, stop it, or use `server:starter:<other port>`"
             )
         );
-        assert!(is_healthy(&format!("http://127.0.0.1:{port}/")));
+        assert_eq!(
+            health(&format!("http://127.0.0.1:{port}/")),
+            Probe::Status(200)
+        );
     }
 
     #[test]
@@ -421,12 +384,11 @@ mod tests {
         let mut options = fake(dir.path(), "", port);
         options.launcher.program = python3.display().to_string();
         options.launcher.args = vec!["-c".to_owned(), server];
-        options.env = parse_env(&["VLLM_URL=http://127.0.0.1:9/v1".to_owned()]).unwrap();
+        options.env = vec![("VLLM_URL".to_owned(), "http://127.0.0.1:9/v1".to_owned())];
         options.tiktoken_cache = Some(dir.path().join("tk"));
         let mut stack = StackServer::start(&options, &Progress::silent()).unwrap();
         assert_eq!(stack.base_url(), format!("http://127.0.0.1:{port}"));
-        assert_eq!(stack.port(), port);
-        assert!(is_healthy(stack.base_url()));
+        assert_eq!(health(stack.base_url()), Probe::Status(200));
         let state = &options.state_dir;
         let log = fs::read_to_string(stack.log_path()).unwrap();
         for line in [
@@ -441,14 +403,10 @@ mod tests {
         let pid = stack.pid();
         stack.stop().unwrap();
         assert!(!process::group_is_alive(pid));
-        assert!(!is_healthy(&format!("http://127.0.0.1:{port}")));
-
-        // Detached, it outlives its handle until its group is stopped.
-        let stack = StackServer::start(&options, &Progress::silent()).unwrap();
-        let pid = stack.detach();
-        assert!(is_healthy(&format!("http://127.0.0.1:{port}")));
-        process::stop_group(pid, DEFAULT_GRACE).unwrap();
-        assert!(!process::group_is_alive(pid));
+        assert_ne!(
+            health(&format!("http://127.0.0.1:{port}")),
+            Probe::Status(200)
+        );
     }
 
     fn which(name: &str) -> Result<PathBuf, ()> {
@@ -456,44 +414,6 @@ mod tests {
             .map(|d| d.join(name))
             .find(|p| p.is_file())
             .ok_or(())
-    }
-
-    /// The real thing, by hand: `cargo test -p stack-harness --lib real_ -- --ignored --nocapture`.
-    #[test]
-    #[ignore = "provisions and starts the real Llama Stack (network on first run, ~10 s after)"]
-    fn real_starter_and_ci_tests_configs_start_with_the_upstream_down() {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-        let progress = Progress::stderr();
-        let install = super::super::provision::ensure_stack(root, &progress).unwrap();
-        assert_eq!(install.version, super::super::provision::STACK_VERSION);
-        for config in ["starter", "ci-tests"] {
-            let port = process::free_port().unwrap();
-            let run_yaml = root.join("run-configs").join(config).join("run.yaml");
-            let mut options =
-                ServerOptions::new(root, &install.venv.dir.join("bin"), &run_yaml, config, port);
-            options.tiktoken_cache = Some(install.tiktoken_cache.clone());
-            // Nothing listens on the discard port: the stack must start anyway.
-            options.env = parse_env(&[
-                "VLLM_URL=http://127.0.0.1:9/v1".to_owned(),
-                "EMBEDDING_URL=http://127.0.0.1:9/v1".to_owned(),
-            ])
-            .unwrap();
-            let mut stack = StackServer::start(&options, &progress).unwrap();
-            for path in [
-                "/v1/models",
-                "/v1/files",
-                "/v1/vector_stores",
-                "/v1/responses",
-                "/v1/chat/completions",
-            ] {
-                let probe = process::probe(
-                    &format!("{}{path}", stack.base_url()),
-                    Duration::from_secs(10),
-                );
-                assert_eq!(probe, Probe::Status(200), "{config}: GET {path}");
-            }
-            stack.stop().unwrap();
-        }
     }
 
     #[test]
@@ -537,23 +457,6 @@ mod tests {
         std::iter::repeat_n(Path::new(".."), ups)
             .collect::<PathBuf>()
             .join(path.components().skip(common).collect::<PathBuf>())
-    }
-
-    #[test]
-    fn env_entries_must_be_key_value() {
-        assert_eq!(
-            parse_env(&["A=1".to_owned(), "B==2".to_owned(), "C=".to_owned()]).unwrap(),
-            [
-                ("A".to_owned(), "1".to_owned()),
-                ("B".to_owned(), "=2".to_owned()),
-                ("C".to_owned(), String::new())
-            ]
-        );
-        assert_eq!(
-            parse_env(&["VLLM_URL".to_owned()]).unwrap_err().to_string(),
-            "bad environment entry `VLLM_URL`: expected KEY=VALUE, e.g. `VLLM_URL=http://127.0.0.1:8000/v1`"
-        );
-        assert!(parse_env(&["=x".to_owned()]).is_err());
     }
 
     #[test]

@@ -282,3 +282,6 @@ fn index_lines(node: &Node, path: &str, lines: &mut BTreeMap<String, u32>) {
 
 #[cfg(test)]
 mod tests;
+
+/// The backward-compatibility check of run-configs (`harness::__compat`).
+pub mod compat;
