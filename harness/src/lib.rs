@@ -62,6 +62,7 @@ pub mod __private {
 /// Benchmark hooks (`harness/benches/`); not a stable API.
 #[doc(hidden)]
 pub mod __bench {
+    pub use crate::runner::bench_api::*;
     pub use crate::select::bench_api::*;
 }
 

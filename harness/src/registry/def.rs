@@ -9,6 +9,15 @@
 //! several codegen units) cannot happen here: every test module is reachable
 //! from the target's `main.rs` through the generated module tree, and the
 //! registry tests check that every test file is collected.
+//!
+//! Prior art: `test-r` registers with `ctor` into a global `Mutex<Vec>` and
+//! captures output by re-running itself as worker processes. We keep its
+//! good ideas (an attribute macro, tags, per-test timeouts, libtest-shaped
+//! output) and differ where our domain needs it: a trial's name carries its
+//! model parameters and data-driven case (so `-k`, `--exact` and IDE lenses
+//! see them), parameters resolve from variables and a defaults file that
+//! cargo-nextest's list phase also reads, and the expensive fixture (a real
+//! stack) is shared across processes by a supervisor rather than per worker.
 
 use std::future::Future;
 use std::pin::Pin;

@@ -2,6 +2,8 @@
 //! Library code returns; only [`crate::main`] turns the outcome into an exit
 //! code.
 
+#[doc(hidden)]
+pub(crate) mod bench_api;
 mod execute;
 mod panic;
 mod plan;
