@@ -156,10 +156,20 @@ impl Session {
         self.usage.record(provider, hash, tests);
     }
 
+    /// Starts a new run. What the stack fetched at its own start-up stays
+    /// used while the directory stays: a run that reuses a running stack
+    /// makes no start-up requests, and its manifest must still keep them
+    /// from `prune`.
     fn reset(&mut self, dir: PathBuf, mode: InferenceMode) {
         let running = std::mem::take(&mut self.running);
+        let same_dir = self.usage.dir == dir;
+        let mut startup = std::mem::take(&mut self.usage);
         *self = Session::new(dir, mode);
         self.running = running;
+        if same_dir {
+            startup.keep_only(STARTUP);
+            self.usage.used = startup.used;
+        }
     }
 }
 
@@ -344,5 +354,19 @@ mod tests {
         s.test_finished("b");
         s.test_finished("unknown");
         assert_eq!(s.attribution(), vec![STARTUP]);
+    }
+
+    #[test]
+    fn a_new_run_keeps_what_the_stack_used_at_start_up_in_the_same_dir() {
+        let mut s = Session::new("/r".into(), InferenceMode::Replay);
+        s.used("vllm", "models", &[STARTUP.to_owned()]);
+        s.used("vllm", "chat", &["t::a".to_owned()]);
+        s.reset("/r".into(), InferenceMode::Replay);
+        assert_eq!(
+            serde_json::to_value(&s.usage.used).unwrap(),
+            json!({"vllm": {"models": [STARTUP]}})
+        );
+        s.reset("/other".into(), InferenceMode::Replay);
+        assert_eq!(s.usage.count(), 0);
     }
 }

@@ -36,6 +36,17 @@ impl UsageManifest {
             .extend(tests.iter().cloned());
     }
 
+    /// Keeps the recordings attributed to `user`, with that user alone.
+    pub(crate) fn keep_only(&mut self, user: &str) {
+        for hashes in self.used.values_mut() {
+            hashes.retain(|_, tests| tests.contains(user));
+            for tests in hashes.values_mut() {
+                tests.retain(|t| t == user);
+            }
+        }
+        self.used.retain(|_, hashes| !hashes.is_empty());
+    }
+
     pub(crate) fn count(&self) -> usize {
         self.used.values().map(BTreeMap::len).sum()
     }
