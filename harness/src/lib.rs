@@ -69,6 +69,11 @@ pub mod __bench {
 #[doc(hidden)]
 pub use record::tool_main;
 
+/// The run-config compatibility check (`tests/backward_compat`); not a
+/// stable API.
+#[doc(hidden)]
+pub use stack::run_yaml::compat as __compat;
+
 /// The test binary's `main`: `harness::main(env!("CARGO_MANIFEST_DIR"))`.
 /// `project_root` is where `run-configs/`, `recordings/`, `tests/` and
 /// `stack-harness.toml` are.

@@ -124,6 +124,9 @@ pub(crate) async fn start(s: &SessionSettings) -> Result<LiveStack, String> {
         .map_err(|e| format!("--stack-config: {e}"))?;
     let http = reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(10))
+        // uvicorn closes an idle keep-alive connection after 5 s; reusing one
+        // it is closing makes a request fail with "connection reset".
+        .pool_idle_timeout(Duration::from_secs(3))
         .build()
         .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
     match config {
