@@ -44,6 +44,9 @@ fn emit_dir(dir: &Path, out: &mut String, depth: usize) -> Result<(), String> {
                 continue; // e.g. test_cases/: data, not code
             }
             check_ident(&stem, &path)?;
+            if depth == 0 {
+                writeln!(out, "{indent}#[path = {:?}]", path.display().to_string()).ok();
+            }
             writeln!(out, "{indent}pub mod {stem} {{").ok();
             emit_dir(&path, out, depth + 1)?;
             writeln!(out, "{indent}}}").ok();
@@ -59,11 +62,28 @@ fn emit_dir(dir: &Path, out: &mut String, depth: usize) -> Result<(), String> {
                 ));
             }
             check_ident(&stem, &path)?;
-            writeln!(out, "{indent}#[path = {:?}]", path.display().to_string()).ok();
+            writeln!(out, "{indent}#[path = {:?}]", attr_path(&path, depth)).ok();
             writeln!(out, "{indent}pub mod {stem};").ok();
         }
     }
     Ok(())
+}
+
+/// The `#[path]` of a module: absolute at the top level, where it anchors the
+/// tree, and a bare file name below, relative to the enclosing directory
+/// module. rust-analyzer concatenates a `#[path]` onto the enclosing inline
+/// module's directory as a string ("stack/" + "/abs/stack/health.rs"), so an
+/// absolute path below the top level leaves the file out of its module tree
+/// (no Run Test lens, "file not included in any crates"); rustc accepts both.
+fn attr_path(path: &Path, depth: usize) -> String {
+    if depth == 0 {
+        path.display().to_string()
+    } else {
+        path.file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_owned()
+    }
 }
 
 fn contains_rust(dir: &Path) -> bool {

@@ -200,7 +200,7 @@ fn expand(args: Args, func: ItemFn) -> syn::Result<TokenStream2> {
     Ok(quote! {
         // rust-analyzer and RustRover decide syntactically what is a test;
         // rustc never sets `rust_analyzer`, so this only lights up the lens.
-        #[cfg_attr(rust_analyzer, test)]
+        #[cfg_attr(rust_analyzer, ::core::prelude::v1::test)]
         #func
 
         #[::harness::__private::linkme::distributed_slice(::harness::__private::TESTS)]
