@@ -124,9 +124,13 @@ pub(crate) async fn start(s: &SessionSettings) -> Result<LiveStack, String> {
         .map_err(|e| format!("--stack-config: {e}"))?;
     let http = reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(10))
-        // uvicorn closes an idle keep-alive connection after 5 s; reusing one
-        // it is closing makes a request fail with "connection reset".
-        .pool_idle_timeout(Duration::from_secs(3))
+        // No connection is reused. llama-stack 0.7.3 answers some upstream
+        // errors and then raises again ("Caught handled exception, but
+        // response already started"), which leaves that keep-alive
+        // connection broken: the next request on it, often another test's,
+        // fails with "connection reset". uvicorn also drops idle ones after
+        // 5 s. A fresh loopback connection costs well under a millisecond.
+        .pool_max_idle_per_host(0)
         .build()
         .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
     match config {
