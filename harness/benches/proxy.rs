@@ -5,28 +5,19 @@
 //!
 //! `cargo bench -p stack-harness --bench proxy` (optional arguments:
 //! recordings, sequential requests, requests per client).
-//!
-//! The record module is compiled into this binary from its source
-//! (`#[path]`), so the bench needs nothing exported from the library.
-
-// Compiled in test mode too (`--all-targets`), where the module's own
-// tests are inert in a `harness = false` binary.
-#[cfg_attr(test, allow(unused_imports, dead_code))]
-#[path = "../src/record/mod.rs"]
-mod record;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use harness::__bench::record::{BenchProxy, chat_answer, chat_body, write_recordings};
 use http_body_util::{BodyExt as _, Full};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
-use record::bench_api::{BenchProxy, chat_answer, chat_body, write_recordings};
 
 const CLIENTS: usize = 8;
 

@@ -22,6 +22,7 @@
 //! deadlines, several positional filters and a hard error for an `--exact`
 //! name that matches nothing; libtest-mimic 0.8 has none of these.
 
+mod atomic;
 mod cli;
 mod client;
 mod local_model;
@@ -64,6 +65,10 @@ pub mod __private {
 pub mod __bench {
     pub use crate::runner::bench_api::*;
     pub use crate::select::bench_api::*;
+    /// The record/replay proxy's (`benches/proxy.rs`).
+    pub mod record {
+        pub use crate::record::bench_api::*;
+    }
 }
 
 #[doc(hidden)]

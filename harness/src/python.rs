@@ -410,9 +410,7 @@ pub(crate) fn run_logged(command: &mut Command, progress: &Progress) -> Result<(
 /// Writes `path` through a temporary sibling and a rename, so readers see
 /// the old content or the new one, never a part.
 pub(crate) fn write_atomically(path: &Path, content: &str) -> Result<(), PythonError> {
-    let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
-    fs::write(&tmp, content).map_err(io_err("write", &tmp))?;
-    fs::rename(&tmp, path).map_err(io_err("rename into place", path))
+    crate::atomic::write(path, content.as_bytes()).map_err(io_err("write", path))
 }
 
 /// A path relative to the working directory when it is under it: progress

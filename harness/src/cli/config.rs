@@ -530,7 +530,7 @@ impl Config {
                     })?,
                 // Recording runs one test at a time, so every exchange is
                 // attributed to exactly the test that made it (`used_by`).
-                None if inference_mode != InferenceMode::Replay => 1,
+                None if inference_mode.uses_network() => 1,
                 None => std::thread::available_parallelism().map_or(1, |n| n.get()),
             },
         };

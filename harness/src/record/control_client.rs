@@ -19,6 +19,7 @@ pub(crate) struct ProxyControl {
 }
 
 impl ProxyControl {
+    #[cfg(test)]
     pub(crate) fn new(base: impl Into<String>) -> ProxyControl {
         let base = base.into().trim_end_matches('/').to_owned();
         let http = reqwest::Client::builder()
@@ -38,15 +39,18 @@ impl ProxyControl {
         }
     }
 
+    #[cfg(test)]
     pub(crate) fn base(&self) -> &str {
         &self.base
     }
 
     /// Whether a proxy answers at this address.
+    #[cfg(test)]
     pub(crate) async fn healthy(&self) -> bool {
         self.get::<serde_json::Value>("health").await.is_ok()
     }
 
+    #[cfg(test)]
     pub(crate) async fn state(&self) -> Result<ProxyState, RecordError> {
         self.get("state").await
     }
@@ -90,6 +94,7 @@ impl ProxyControl {
         Ok(list.misses)
     }
 
+    #[cfg(test)]
     pub(crate) async fn misses(&self, test: &str) -> Result<Vec<Miss>, RecordError> {
         let query: String = url::form_urlencoded::Serializer::new(String::new())
             .append_pair("test", test)
@@ -105,6 +110,7 @@ impl ProxyControl {
         self.post("run/finish", &FinishRequest { manifest }).await
     }
 
+    #[cfg(test)]
     async fn get<T: DeserializeOwned>(&self, endpoint: &str) -> Result<T, RecordError> {
         let sent = self
             .http

@@ -12,7 +12,6 @@
 //! through it), `control` + `control_client` (the API the test processes
 //! steer the proxy with), `tool` (the `recordings` CLI) with `verify`,
 //! `secrets` and `prune`.
-#![cfg_attr(not(test), allow(dead_code))] // wired in by the runner; remove when used
 
 #[doc(hidden)]
 pub(crate) mod bench_api;
@@ -38,24 +37,14 @@ mod usage;
 mod verify;
 
 // The runner, the stack fixture and the client use these.
-#[allow(unused_imports)]
-pub(crate) use control::{ProxyState, RunUsage, STARTUP};
-#[allow(unused_imports)]
 pub(crate) use control_client::ProxyControl;
-#[allow(unused_imports)]
 pub(crate) use error::RecordError;
-#[allow(unused_imports)]
-pub(crate) use miss::{Miss, render as render_miss};
-#[allow(unused_imports)]
+pub(crate) use miss::render as render_miss;
 pub(crate) use mode::InferenceMode;
-#[allow(unused_imports)]
 pub(crate) use proxy::{Proxy, ProxyOptions, Upstream, start};
-#[allow(unused_imports)]
-pub(crate) use rules::{RULES_FILE, Rules};
-#[allow(unused_imports)]
+pub(crate) use rules::Rules;
 pub(crate) use usage::MANIFEST_PATH;
 
 // The `stack-harness` binary calls this through lib.rs
 // (`#[doc(hidden)] pub use record::tool_main;`).
-#[allow(unused_imports)]
 pub use tool::tool_main;

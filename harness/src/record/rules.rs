@@ -46,7 +46,6 @@ const MIN_ENV_SECRET_LEN: usize = 8;
 /// One normalisation rule, validated.
 #[derive(Clone, Debug)]
 pub(crate) struct Rule {
-    pub(crate) name: String,
     /// Empty: the rule applies to the whole body.
     pub(crate) paths: Vec<JsonPath>,
     pub(crate) regex: Option<Regex>,
@@ -216,7 +215,15 @@ impl Section {
 fn parse_rule(value: Value, section: Section) -> Result<Rule, String> {
     let raw: RawRule = serde_json::from_value(value)
         .map_err(|e| format!("{e}; a rule has `name`, `path` and/or `regex`, and `replace`"))?;
-    let name = raw.name.unwrap_or_else(|| "(unnamed)".to_owned());
+    // The name is there for the reader of the file and of this message.
+    let name = raw.name.clone();
+    build_rule(raw, section).map_err(|problem| match name {
+        Some(name) => format!("(`{name}`) {problem}"),
+        None => problem,
+    })
+}
+
+fn build_rule(raw: RawRule, section: Section) -> Result<Rule, String> {
     let paths = match raw.path {
         None => Vec::new(),
         Some(OneOrMany::One(path)) => vec![path],
@@ -252,7 +259,6 @@ fn parse_rule(value: Value, section: Section) -> Result<Rule, String> {
         ));
     }
     Ok(Rule {
-        name,
         paths,
         regex,
         replace,
@@ -288,8 +294,6 @@ mod tests {
         )
         .unwrap();
         assert_eq!(rules.rules.len(), 2);
-        assert_eq!(rules.rules[0].name, "files");
-        assert_eq!(rules.rules[1].name, "(unnamed)");
         assert_eq!(rules.rules[1].paths.len(), 2);
         assert_eq!(rules.rules[1].replace, serde_json::json!(0));
         // Short and unset variables are not secrets.
@@ -319,7 +323,7 @@ mod tests {
         let table = [
             (
                 "rules:\n  - regex: 'a'\n    replace: b\n  - name: x\n    replace: y\n",
-                "invalid normalisation rule `rules[1]` in `recordings/normalize.yaml`: it needs a `path` or a `regex` (or both) to say what it replaces",
+                "invalid normalisation rule `rules[1]` in `recordings/normalize.yaml`: (`x`) it needs a `path` or a `regex` (or both) to say what it replaces",
             ),
             (
                 "rules:\n  - regex: 'file-('\n    replace: x\n",

@@ -44,6 +44,8 @@ pub(crate) fn parse(body: &[u8]) -> Option<Vec<SseEvent>> {
 }
 
 /// Joins events back into the stream's bytes.
+/// The inverse of [`parse`], for the round-trip tests.
+#[cfg(test)]
 pub(crate) fn emit(events: &[SseEvent]) -> String {
     events.iter().map(SseEvent::to_wire).collect()
 }

@@ -22,7 +22,6 @@
 //! at a time, so the names they add are exact.
 
 use std::collections::{BTreeSet, HashMap};
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -261,19 +260,7 @@ pub(crate) fn parse_recording(path: &Path, bytes: &[u8]) -> Result<Recording, Re
 /// directory, flushed, then renamed over the target. On any failure the
 /// temporary file is removed and the target is untouched.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), RecordError> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(|e| RecordError::io("cannot create directory", dir, e))?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".")
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(|e| RecordError::io("cannot create a temporary file in", dir, e))?;
-    tmp.write_all(bytes)
-        .and_then(|()| tmp.as_file().sync_all())
-        .map_err(|e| RecordError::io("cannot write", path, e))?;
-    tmp.persist(path)
-        .map(drop)
-        .map_err(|e| RecordError::io("cannot write", path, e.error))
+    crate::atomic::write(path, bytes).map_err(|e| RecordError::io("cannot write", path, e))
 }
 
 /// Changes the `used_by` of the recording at `path`, leaving every other

@@ -64,7 +64,6 @@ pub(crate) enum Command {
 
 /// The `stack-harness` binary's `main`.
 #[doc(hidden)]
-#[cfg_attr(test, allow(dead_code))] // public through lib.rs once wired
 pub fn tool_main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,

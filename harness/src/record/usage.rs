@@ -52,6 +52,7 @@ impl UsageManifest {
     }
 
     /// Whether `<dir>/<provider>/<hash16>.json` is one of the used files.
+    #[cfg(test)]
     pub(crate) fn uses_file(&self, file: &Path) -> bool {
         self.users_of_file(file).is_some()
     }

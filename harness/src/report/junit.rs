@@ -2,7 +2,7 @@
 //! output by [`Junit`], with `quick-junit` (nextest's serializer).
 
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
@@ -70,7 +70,7 @@ impl Junit {
 
     fn write(&self, summary: &Summary) -> io::Result<()> {
         let xml = self.to_xml(summary).map_err(io::Error::other)?;
-        write_atomically(&self.path, xml.as_bytes()).map_err(|e| {
+        crate::atomic::write(&self.path, xml.as_bytes()).map_err(|e| {
             io::Error::new(
                 e.kind(),
                 format!(
@@ -121,19 +121,6 @@ fn headline(message: &str) -> &str {
     } else {
         first
     }
-}
-
-fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    std::fs::create_dir_all(dir)?;
-    let mut temp = tempfile::NamedTempFile::new_in(dir)?;
-    io::Write::write_all(&mut temp, bytes)?;
-    temp.as_file().sync_all()?;
-    temp.persist(path).map_err(|e| e.error)?;
-    Ok(())
 }
 
 #[cfg(test)]

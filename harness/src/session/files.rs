@@ -89,7 +89,7 @@ impl SessionDir {
     /// Replaces state.json atomically, so a reader never sees half of it.
     pub(crate) fn write_state(&self, state: &State) -> std::io::Result<()> {
         let json = serde_json::to_string_pretty(state).map_err(std::io::Error::other)?;
-        write_atomic(&self.path("state.json"), json.as_bytes())
+        crate::atomic::write(&self.path("state.json"), json.as_bytes())
     }
 
     pub(crate) fn add_lease(&self, pid: u32) -> std::io::Result<()> {
@@ -161,16 +161,6 @@ pub(crate) fn pid_alive(pid: u32) -> bool {
         // It exists but belongs to someone else.
         Err(e) => e == rustix::io::Errno::PERM,
     }
-}
-
-/// Writes `path` through a temporary file in the same directory and a rename.
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
 }
 
 #[cfg(test)]

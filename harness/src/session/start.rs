@@ -69,7 +69,7 @@ impl SessionSettings {
             record_dir: config.record_dir.clone(),
             recorder: config.recorder,
             local_model: config.setup.is_some_and(|s| s.local_model)
-                && config.inference_mode != InferenceMode::Replay,
+                && config.inference_mode.uses_network(),
             setup_name: config.setup.map(|s| s.name),
             under_nextest: env("NEXTEST").is_some(),
         }
@@ -204,7 +204,7 @@ fn config_hash(s: &SessionSettings, run_yaml: &Path) -> Result<String, String> {
     h.update([
         u8::from(s.recorder == Recorder::Proxy),
         u8::from(s.local_model),
-        u8::from(s.mode != InferenceMode::Replay),
+        u8::from(s.mode.uses_network()),
     ]);
     if s.recorder == Recorder::Stack {
         // The stack's own recorder reads its mode once, at start-up.
@@ -303,7 +303,7 @@ async fn start_supervised(
     };
     let spec_path = dir.path("spec.json");
     let json = serde_json::to_vec_pretty(&spec).map_err(|e| e.to_string())?;
-    super::files::write_atomic(&spec_path, &json)
+    crate::atomic::write(&spec_path, &json)
         .map_err(|e| format!("cannot write {}: {e}", spec_path.display()))?;
     dir.add_lease(me)
         .map_err(|e| format!("cannot write a lease in {}: {e}", dir.dir.display()))?;

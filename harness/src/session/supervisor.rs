@@ -184,6 +184,9 @@ async fn start_all(
             .or_else(|| (k == "SQLITE_STORE_DIR").then(|| state_dir.clone()))
     };
     let run_config = RunConfig::load(&spec.run_yaml, &lookup).map_err(|e| e.to_string())?;
+    for warning in run_config.warning_lines() {
+        println!("warning: {warning}");
+    }
     let mode: InferenceMode = spec.mode.parse().map_err(|e: RecordError| e.to_string())?;
 
     let mut stack_env = env.clone();
@@ -220,7 +223,7 @@ async fn start_all(
             };
             // In replay the upstream is never contacted: leave it out, so a
             // bug could not reach the network either.
-            let upstream = if mode == InferenceMode::Replay {
+            let upstream = if !mode.uses_network() {
                 Upstream {
                     url: None,
                     ..upstream

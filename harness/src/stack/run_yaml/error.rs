@@ -33,6 +33,7 @@ pub(crate) enum RunYamlError {
 
 impl RunYamlError {
     /// The problems of an `Invalid` error (empty for the other kinds).
+    #[cfg(test)]
     pub(crate) fn issues(&self) -> &[Issue] {
         match self {
             RunYamlError::Invalid { issues, .. } => issues,

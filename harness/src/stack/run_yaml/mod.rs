@@ -9,7 +9,6 @@
 //! text --node--> located YAML tree --env--> substituted tree (raw text kept)
 //!      --read--> typed RunConfig (+ warnings) --validate--> RunConfig
 //! ```
-#![cfg_attr(not(test), allow(dead_code, unused_imports))] // wired in by the stack fixture; remove when used
 
 mod env;
 mod error;
@@ -232,6 +231,7 @@ impl RunConfig {
     }
 
     /// The enabled providers of one API.
+    #[cfg(test)]
     pub(crate) fn providers_of(&self, api: &str) -> impl Iterator<Item = &Provider> {
         self.providers
             .iter()
