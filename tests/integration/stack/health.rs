@@ -18,13 +18,21 @@ async fn reports_the_pinned_version(ctx: &TestContext) -> Result {
         .find_map(|l| l.strip_prefix("llama-stack=="))
         .and_then(|rest| rest.split_whitespace().next())
         .context("requirements/stack.txt pins no llama-stack")?;
-    ensure!(version == pinned, "stack reports {version}, requirements pin {pinned}");
+    ensure!(
+        version == pinned,
+        "stack reports {version}, requirements pin {pinned}"
+    );
     Ok(())
 }
 
 #[harness::test]
 async fn unknown_routes_are_404(ctx: &TestContext) -> Result {
     let response = ctx.get("/v1/no-such-route").await?;
-    ensure!(response.status == 404, "expected 404, got {}: {}", response.status, response.text);
+    ensure!(
+        response.status == 404,
+        "expected 404, got {}: {}",
+        response.status,
+        response.text
+    );
     Ok(())
 }

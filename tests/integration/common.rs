@@ -1,0 +1,173 @@
+//! Helpers the test files share: request bodies with deterministic sampling,
+//! readers of the stack's answers, and uploads.
+
+use harness::prelude::*;
+use harness::reqwest::multipart::{Form, Part};
+
+/// The sampling every model call uses: greedy decoding with a fixed seed, so
+/// a recording made once replays the same answer.
+pub const SEED: u64 = 42;
+
+/// A user message.
+pub fn user(text: &str) -> Value {
+    json!({"role": "user", "content": text})
+}
+
+/// A `/v1/chat/completions` body for `messages`, greedy, with `extra` merged
+/// in (its keys win).
+pub fn chat_request(ctx: &TestContext, messages: Value, extra: Value) -> Value {
+    let mut body = json!({
+        "model": ctx.text_model(),
+        "messages": messages,
+        "temperature": 0.0,
+        "seed": SEED,
+    });
+    merge(&mut body, extra);
+    body
+}
+
+/// Overwrites `base`'s keys with `extra`'s (one level deep, which is all a
+/// request body needs).
+pub fn merge(base: &mut Value, extra: Value) {
+    if let (Some(base), Value::Object(extra)) = (base.as_object_mut(), extra) {
+        base.extend(extra);
+    }
+}
+
+/// The first choice of a chat completion, checked for the shape every answer
+/// has whatever the model said.
+pub fn first_choice(response: &Value) -> Result<&Value> {
+    let choices = response["choices"]
+        .as_array()
+        .context("no `choices` list")?;
+    let choice = choices
+        .first()
+        .with_context(|| format!("no choice in {response}"))?;
+    ensure!(
+        choice["index"] == 0,
+        "the first choice has index {}",
+        choice["index"]
+    );
+    Ok(choice)
+}
+
+/// The assistant's text in a chat completion (empty when it only called tools).
+pub fn message_text(response: &Value) -> Result<String> {
+    let message = &first_choice(response)?["message"];
+    ensure!(
+        message["role"] == "assistant",
+        "the message's role is {}",
+        message["role"]
+    );
+    Ok(message["content"].as_str().unwrap_or_default().to_owned())
+}
+
+/// The first choice's finish reason.
+pub fn finish_reason(response: &Value) -> Result<String> {
+    let reason = first_choice(response)?["finish_reason"].as_str();
+    Ok(reason
+        .context("the first choice has no finish_reason")?
+        .to_owned())
+}
+
+/// The JSON chunks of a stream, without the final `[DONE]`.
+pub fn chunks(events: &[StreamEvent]) -> Vec<&Value> {
+    events.iter().filter_map(StreamEvent::data).collect()
+}
+
+/// A chat stream's text: the first choice's content deltas, in order.
+pub fn streamed_text(events: &[StreamEvent]) -> String {
+    chunks(events)
+        .iter()
+        .filter_map(|c| c["choices"][0]["delta"]["content"].as_str())
+        .collect()
+}
+
+/// The one finish reason a stream gives, on its last choice-bearing chunk.
+pub fn streamed_finish_reason(events: &[StreamEvent]) -> Result<String> {
+    let reasons: Vec<&str> = chunks(events)
+        .iter()
+        .filter_map(|c| c["choices"][0]["finish_reason"].as_str())
+        .collect();
+    ensure!(
+        reasons.len() == 1,
+        "expected one finish_reason in the stream, got {reasons:?}"
+    );
+    Ok(reasons[0].to_owned())
+}
+
+/// A `usage` object's token counts, checked to add up:
+/// `(prompt_tokens, completion_tokens)`.
+pub fn usage(response: &Value) -> Result<(u64, u64)> {
+    let usage = &response["usage"];
+    let count = |key: &str| {
+        usage[key]
+            .as_u64()
+            .with_context(|| format!("usage has no `{key}` count: {usage}"))
+    };
+    let (prompt, completion, total) = (
+        count("prompt_tokens")?,
+        count("completion_tokens")?,
+        count("total_tokens")?,
+    );
+    ensure!(prompt > 0, "prompt_tokens is 0 for a non-empty prompt");
+    ensure!(
+        prompt + completion == total,
+        "prompt {prompt} + completion {completion} != total {total}"
+    );
+    Ok((prompt, completion))
+}
+
+/// Uploads `contents` as `filename` for `purpose`; the new file's id.
+pub async fn upload(
+    ctx: &TestContext,
+    filename: &str,
+    contents: &[u8],
+    purpose: &str,
+) -> Result<String> {
+    crate::wait::sql_tables_ready(ctx).await?;
+    let part = Part::bytes(contents.to_vec()).file_name(filename.to_owned());
+    let form = Form::new()
+        .text("purpose", purpose.to_owned())
+        .part("file", part);
+    let file = ctx.post_multipart("/v1/files", form).await?.ok()?;
+    let id = file["id"]
+        .as_str()
+        .with_context(|| format!("the upload answered no id: {file}"))?;
+    Ok(id.to_owned())
+}
+
+/// Deletes what a test made, logging rather than failing: the test has
+/// already checked what it meant to, and the server's state dies with it.
+pub async fn cleanup(ctx: &TestContext, path: &str) {
+    match ctx.delete(path).await {
+        Ok(r) if (200..300).contains(&r.status) => {}
+        Ok(r) => ctx.log(format!(
+            "cleanup: DELETE {path} answered {}: {}",
+            r.status, r.text
+        )),
+        Err(e) => ctx.log(format!("cleanup: DELETE {path} failed: {e:#}")),
+    }
+}
+
+/// Asserts an error response: its status, and a message that mentions every
+/// one of `needles`.
+pub fn expect_error(response: &ApiResponse, status: u16, needles: &[&str]) -> Result {
+    ensure!(
+        response.status == status,
+        "{} answered {} instead of {status}: {}",
+        response.what,
+        response.status,
+        response.text
+    );
+    let message = response
+        .error_message()
+        .with_context(|| format!("no error message in {}", response.text))?;
+    for needle in needles {
+        ensure!(
+            message.contains(needle),
+            "the error message does not mention `{needle}`: {message}"
+        );
+    }
+    Ok(())
+}

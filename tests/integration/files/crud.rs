@@ -1,0 +1,177 @@
+//! The Files API: upload, list, retrieve, content and delete, and its errors.
+
+use harness::prelude::*;
+use harness::reqwest::multipart::{Form, Part};
+
+use crate::common::{cleanup, expect_error, upload};
+use crate::wait::sql_tables_ready;
+
+const NOTE: &[u8] = b"The harness stores recordings as JSON.\n";
+
+#[harness::test(marks(files))]
+async fn upload_answers_the_files_metadata(ctx: &TestContext) -> Result {
+    let id = upload(ctx, "note.txt", NOTE, "assistants").await?;
+    let file = ctx.get_ok(&format!("/v1/files/{id}")).await?;
+    cleanup(ctx, &format!("/v1/files/{id}")).await;
+    ensure!(id.starts_with("file-"), "id {id} lacks the `file-` prefix");
+    ensure!(file["object"] == "file", "object is {}", file["object"]);
+    ensure!(
+        file["id"] == id.as_str(),
+        "retrieved {} for {id}",
+        file["id"]
+    );
+    ensure!(
+        file["bytes"] == NOTE.len(),
+        "bytes {} for a {}-byte upload",
+        file["bytes"],
+        NOTE.len()
+    );
+    ensure!(
+        file["filename"] == "note.txt",
+        "filename {}",
+        file["filename"]
+    );
+    ensure!(
+        file["purpose"] == "assistants",
+        "purpose {}",
+        file["purpose"]
+    );
+    ensure!(file["created_at"].is_u64(), "no created_at: {file}");
+    Ok(())
+}
+
+#[harness::test(marks(files))]
+async fn content_is_the_uploaded_bytes(ctx: &TestContext) -> Result {
+    // Every byte value, so nothing is decoded or re-encoded on the way.
+    let bytes: Vec<u8> = (0..=255u8).rev().collect();
+    let id = upload(ctx, "all-bytes.bin", &bytes, "batch").await?;
+    let request = ctx
+        .request(
+            harness::reqwest::Method::GET,
+            &format!("/v1/files/{id}/content"),
+        )
+        .await?;
+    let response = request.send().await?;
+    let status = response.status();
+    let body = response.bytes().await?;
+    cleanup(ctx, &format!("/v1/files/{id}")).await;
+    ensure!(status.is_success(), "GET content answered {status}");
+    ensure!(
+        body.as_ref() == bytes.as_slice(),
+        "got {} different bytes back",
+        body.len()
+    );
+    Ok(())
+}
+
+#[harness::test(marks(files))]
+async fn uploaded_file_is_listed(ctx: &TestContext) -> Result {
+    let id = upload(ctx, "listed.txt", NOTE, "assistants").await?;
+    let list = ctx.get_ok("/v1/files?limit=10000").await?;
+    cleanup(ctx, &format!("/v1/files/{id}")).await;
+    ensure!(list["object"] == "list", "object is {}", list["object"]);
+    let data = list["data"].as_array().context("no `data` list")?;
+    ensure!(
+        data.iter().any(|f| f["id"] == id.as_str()),
+        "{id} is not among {} listed files",
+        data.len()
+    );
+    Ok(())
+}
+
+#[harness::test(marks(files))]
+async fn list_filters_by_purpose(ctx: &TestContext) -> Result {
+    let batch = upload(ctx, "batch.jsonl", b"{}\n", "batch").await?;
+    let list = ctx
+        .get_ok("/v1/files?purpose=assistants&limit=10000")
+        .await?;
+    cleanup(ctx, &format!("/v1/files/{batch}")).await;
+    let data = list["data"].as_array().context("no `data` list")?;
+    ensure!(
+        data.iter().all(|f| f["purpose"] == "assistants"),
+        "purpose=assistants listed other purposes"
+    );
+    ensure!(
+        !data.iter().any(|f| f["id"] == batch.as_str()),
+        "a batch file is listed under assistants"
+    );
+    Ok(())
+}
+
+#[harness::test(marks(files))]
+async fn list_limit_pages(ctx: &TestContext) -> Result {
+    let ids = [
+        upload(ctx, "one.txt", NOTE, "assistants").await?,
+        upload(ctx, "two.txt", NOTE, "assistants").await?,
+    ];
+    let page = ctx.get_ok("/v1/files?limit=1").await?;
+    for id in &ids {
+        cleanup(ctx, &format!("/v1/files/{id}")).await;
+    }
+    let data = page["data"].as_array().context("no `data` list")?;
+    ensure!(data.len() == 1, "limit=1 listed {} files", data.len());
+    ensure!(
+        page["has_more"] == true,
+        "has_more is {} with two files uploaded",
+        page["has_more"]
+    );
+    ensure!(
+        page["first_id"] == data[0]["id"] && page["last_id"] == data[0]["id"],
+        "first/last ids: {page}"
+    );
+    Ok(())
+}
+
+#[harness::test(marks(files))]
+async fn deleted_file_is_gone(ctx: &TestContext) -> Result {
+    let id = upload(ctx, "doomed.txt", NOTE, "assistants").await?;
+    let deleted = ctx.delete(&format!("/v1/files/{id}")).await?.ok()?;
+    ensure!(
+        deleted["deleted"] == true && deleted["id"] == id.as_str(),
+        "delete answered {deleted}"
+    );
+    expect_error(&ctx.get(&format!("/v1/files/{id}")).await?, 404, &[&id])?;
+    expect_error(
+        &ctx.get(&format!("/v1/files/{id}/content")).await?,
+        404,
+        &[&id],
+    )?;
+    expect_error(&ctx.delete(&format!("/v1/files/{id}")).await?, 404, &[&id])
+}
+
+#[harness::test(marks(files, errors))]
+async fn unknown_file_is_404_naming_it(ctx: &TestContext) -> Result {
+    let id = "file-00000000000000000000000000000000";
+    sql_tables_ready(ctx).await?;
+    expect_error(
+        &ctx.get(&format!("/v1/files/{id}")).await?,
+        404,
+        &[id, "not found"],
+    )
+}
+
+#[harness::test(marks(files, errors))]
+async fn malformed_file_id_is_a_400_giving_the_format(ctx: &TestContext) -> Result {
+    expect_error(
+        &ctx.get("/v1/files/not-an-id").await?,
+        400,
+        &["not-an-id", "file-"],
+    )
+}
+
+#[harness::test(marks(files, errors))]
+async fn unknown_purpose_is_a_400_listing_the_valid_ones(ctx: &TestContext) -> Result {
+    let form = Form::new()
+        .text("purpose", "homework")
+        .part("file", Part::bytes(NOTE.to_vec()).file_name("note.txt"));
+    let response = ctx.post_multipart("/v1/files", form).await?;
+    expect_error(&response, 400, &["purpose", "'assistants' or 'batch'"])
+}
+
+#[harness::test(marks(files, errors))]
+async fn upload_without_a_file_is_a_400(ctx: &TestContext) -> Result {
+    let response = ctx
+        .post_multipart("/v1/files", Form::new().text("purpose", "assistants"))
+        .await?;
+    expect_error(&response, 400, &["file", "Field required"])
+}
