@@ -236,6 +236,13 @@ fn server_spec(
         ]
         .map(OsString::from),
     );
+    if instance == Instance::Chat {
+        // Decode the prompt one token at a time: with larger batches the
+        // server's reuse of a cached prompt prefix shifts the logits just
+        // enough to flip a greedy choice, so the same request could answer
+        // differently after another one, and re-recording would not repeat.
+        args.extend(["--n_batch", "1"].map(OsString::from));
+    }
     if instance == Instance::Embedding {
         // SmolLM2 has no pooling of its own: without mean pooling the server
         // returns one vector per token, not OpenAI's one per input.
@@ -279,7 +286,7 @@ mod tests {
         assert_eq!(
             spec.command_line(),
             "/v/bin/python -m llama_cpp.server --model /m.gguf --model_alias smollm2-135m --host 127.0.0.1 \
-             --port 18080 --n_ctx 2048 --n_threads 2 --seed 42"
+             --port 18080 --n_ctx 2048 --n_threads 2 --seed 42 --n_batch 1"
         );
         assert_eq!(spec.log, PathBuf::from("/p/logs/local-model-chat.log"));
     }
