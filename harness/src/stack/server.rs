@@ -145,6 +145,10 @@ impl StackServer {
         .env("HOME", &dirs.home)
         // Logs reach the file as they happen, not when a buffer fills.
         .env("PYTHONUNBUFFERED", "1")
+        // Plain log lines: the default rich console renders a coloured
+        // traceback for every error answer, blocking the server 4-8 s each
+        // (a replay of the suite took 70 s with it, 3 s without).
+        .env("LLAMA_STACK_LOG_FORMAT", "json")
         .env("LLAMA_STACK_PORT", port.to_string());
         if let Some(cache) = &options.tiktoken_cache {
             spec = spec.env("TIKTOKEN_CACHE_DIR", absolute(cache));
