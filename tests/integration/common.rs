@@ -125,7 +125,6 @@ pub async fn upload(
     contents: &[u8],
     purpose: &str,
 ) -> Result<String> {
-    crate::wait::sql_tables_ready(ctx).await?;
     let part = Part::bytes(contents.to_vec()).file_name(filename.to_owned());
     let form = Form::new()
         .text("purpose", purpose.to_owned())

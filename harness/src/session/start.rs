@@ -75,7 +75,8 @@ impl SessionSettings {
         }
     }
 
-    /// The command that records a missing exchange, minus the test name.
+    /// The command prefix that reproduces this session; the miss report adds
+    /// `--inference-mode=record-if-missing --exact <test>`.
     pub(crate) fn record_command(&self) -> String {
         let mut cmd = format!(
             "cargo test --test integration -- --stack-config={}",
@@ -84,7 +85,6 @@ impl SessionSettings {
         if let Some(setup) = self.setup_name {
             cmd.push_str(&format!(" --setup={setup}"));
         }
-        cmd.push_str(" --inference-mode=record-if-missing");
         cmd
     }
 }

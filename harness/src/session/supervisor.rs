@@ -276,6 +276,8 @@ async fn start_all(
     let server =
         blocking(move || StackServer::start(&options, &p).map_err(|e| e.to_string())).await?;
     let base_url = server.base_url().to_owned();
+    let probe_base = base_url.clone();
+    blocking(move || sql_stores_ready(&probe_base)).await?;
     // One line per server start: how a test proves that many processes
     // shared one server (see tests/nextest.rs).
     let _ = dir.record_start(server.pid());
@@ -290,6 +292,29 @@ async fn start_all(
     dir.write_state(&ready)
         .map_err(|e| format!("cannot write state.json: {e}"))?;
     Ok(ready)
+}
+
+/// Waits until the stack's SQL stores answer. llama-stack 0.7.3 reports
+/// healthy before it has created its tables, so the first requests that
+/// touch them fail with "no such table" (500). Looking up a conversation
+/// that cannot exist answers 404 once the tables are there (and 404 too in
+/// a config without conversations).
+fn sql_stores_ready(base_url: &str) -> Result<(), String> {
+    let url = format!("{base_url}/v1/conversations/conv_{}", "0".repeat(48));
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        match crate::process::probe(&url, Duration::from_secs(5)) {
+            crate::process::Probe::Status(500) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            crate::process::Probe::Status(500) => {
+                return Err(format!(
+                    "the stack's SQL stores were still not ready 60 s after start-up (GET {url} answered 500)"
+                ));
+            }
+            _ => return Ok(()),
+        }
+    }
 }
 
 /// Keeps everything up while leases are held; returns when it is time to

@@ -3,10 +3,8 @@
 use harness::prelude::*;
 
 use crate::common::{cleanup, expect_error};
-use crate::wait::sql_tables_ready;
 
 async fn create(ctx: &TestContext, body: Value) -> Result<String> {
-    sql_tables_ready(ctx).await?;
     let conversation = ctx.post_ok("/v1/conversations", &body).await?;
     ensure!(
         conversation["object"] == "conversation",

@@ -4,7 +4,6 @@ use harness::prelude::*;
 use harness::reqwest::multipart::{Form, Part};
 
 use crate::common::{cleanup, expect_error, upload};
-use crate::wait::sql_tables_ready;
 
 const NOTE: &[u8] = b"The harness stores recordings as JSON.\n";
 
@@ -142,7 +141,6 @@ async fn deleted_file_is_gone(ctx: &TestContext) -> Result {
 #[harness::test(marks(files, errors))]
 async fn unknown_file_is_404_naming_it(ctx: &TestContext) -> Result {
     let id = "file-00000000000000000000000000000000";
-    sql_tables_ready(ctx).await?;
     expect_error(
         &ctx.get(&format!("/v1/files/{id}")).await?,
         404,

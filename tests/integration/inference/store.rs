@@ -4,10 +4,9 @@
 use harness::prelude::*;
 
 use crate::common::{chat_request, expect_error, message_text, user};
-use crate::wait::{sql_tables_ready, until};
+use crate::wait::until;
 
 async fn complete(ctx: &TestContext, prompt: &str) -> Result<(String, Value)> {
-    sql_tables_ready(ctx).await?;
     let body = chat_request(ctx, json!([user(prompt)]), json!({"max_tokens": 12}));
     let answer = ctx.post_ok("/v1/chat/completions", &body).await?;
     let id = answer["id"]
@@ -88,7 +87,6 @@ async fn stored_completion_is_listed(ctx: &TestContext) -> Result {
     xfail = "llama-stack 0.7.3 answers 400, not 404, for a chat completion id it does not have"
 )]
 async fn unknown_completion_is_404_naming_it(ctx: &TestContext) -> Result {
-    sql_tables_ready(ctx).await?;
     let response = ctx
         .get("/v1/chat/completions/chatcmpl-stack-harness-missing")
         .await?;

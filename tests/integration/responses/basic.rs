@@ -130,7 +130,6 @@ async fn max_output_tokens_caps_the_answer(ctx: &TestContext) -> Result {
 #[harness::test(marks(responses, errors))]
 async fn unknown_response_is_404_naming_it(ctx: &TestContext) -> Result {
     let rid = "resp_00000000-0000-0000-0000-000000000000";
-    crate::wait::sql_tables_ready(ctx).await?;
     expect_error(
         &ctx.get(&format!("/v1/responses/{rid}")).await?,
         404,

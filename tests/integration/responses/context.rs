@@ -5,7 +5,6 @@ use harness::prelude::*;
 
 use super::support::{chat_text, create, id, output_text, request};
 use crate::common::{cleanup, expect_error, user};
-use crate::wait::sql_tables_ready;
 
 const INSTRUCTIONS: &str = "Answer only with the word banana.";
 
@@ -101,7 +100,6 @@ async fn continued_response_names_its_predecessor(ctx: &TestContext) -> Result {
 #[harness::test(text_model, marks(responses, errors))]
 async fn unknown_previous_response_is_404_naming_it(ctx: &TestContext) -> Result {
     let missing = "resp_00000000-0000-0000-0000-000000000000";
-    sql_tables_ready(ctx).await?;
     let body = request(
         ctx,
         "And of Germany?",
@@ -111,7 +109,6 @@ async fn unknown_previous_response_is_404_naming_it(ctx: &TestContext) -> Result
 }
 
 async fn new_conversation(ctx: &TestContext) -> Result<String> {
-    sql_tables_ready(ctx).await?;
     let conversation = ctx.post_ok("/v1/conversations", &json!({})).await?;
     Ok(conversation["id"]
         .as_str()

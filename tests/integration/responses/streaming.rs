@@ -9,7 +9,6 @@ use crate::common::chunks;
 const QUESTION: &str = "What is the capital of France?";
 
 async fn stream(ctx: &TestContext) -> Result<Vec<Value>> {
-    crate::wait::sql_tables_ready(ctx).await?;
     let events = ctx
         .post_stream(
             "/v1/responses",

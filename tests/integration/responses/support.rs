@@ -11,7 +11,6 @@ pub fn request(ctx: &TestContext, input: &str, extra: Value) -> Value {
 
 /// Creates a response; the whole object, checked to be completed.
 pub async fn create(ctx: &TestContext, input: &str, extra: Value) -> Result<Value> {
-    crate::wait::sql_tables_ready(ctx).await?;
     let response = ctx
         .post_ok("/v1/responses", &request(ctx, input, extra))
         .await?;

@@ -99,7 +99,6 @@ impl Kb {
 
 /// Creates an empty store; its id.
 pub async fn create_store(ctx: &TestContext, name: &str) -> Result<String> {
-    crate::wait::sql_tables_ready(ctx).await?;
     let store = ctx
         .post_ok("/v1/vector_stores", &json!({"name": name}))
         .await?;
