@@ -1,7 +1,7 @@
 //! `#[harness::test]`: registers an `async fn(&TestContext) -> Result` with
 //! the stack-harness runner.
 //!
-//! ```ignore
+//! ```text
 //! #[harness::test(text_model, marks(streaming), cases = "inference/chat.yaml")]
 //! async fn streaming(ctx: &TestContext) -> harness::Result { ... }
 //! ```
