@@ -168,10 +168,15 @@ async fn start_all(
         owned.model = Some(model);
     }
 
-    let (root, p) = (spec.project_root.clone(), progress.clone());
-    let install =
-        blocking(move || stack::provision::ensure_stack(&root, &p).map_err(|e| e.to_string()))
-            .await?;
+    let (root, launcher, p) = (
+        spec.project_root.clone(),
+        spec.launcher.clone(),
+        progress.clone(),
+    );
+    let install = blocking(move || {
+        stack::provision::ensure_stack(&root, &launcher, &p).map_err(|e| e.to_string())
+    })
+    .await?;
     let process_env: BTreeMap<String, String> = std::env::vars()
         .filter(|(k, _)| !HARNESS_VARS.contains(&k.as_str()))
         .collect();

