@@ -54,6 +54,25 @@ fn start(filters: &[&str]) -> Run {
     Run { child, markers }
 }
 
+/// Starts the fixture and waits until its first test has reached the stack;
+/// returns the run and the session directory of its private server.
+fn start_until_ready(filters: &[&str]) -> (Run, PathBuf) {
+    let run = start(filters);
+    let ready = run.markers.path().join("ready");
+    wait_for(
+        "the first test to reach the stack",
+        Duration::from_secs(240),
+        || ready.exists(),
+    );
+    let dir = session_of(run.child.id());
+    assert!(
+        !processes_inside(&dir).is_empty(),
+        "no stack process runs from {}",
+        dir.display()
+    );
+    (run, dir)
+}
+
 fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
     let deadline = Instant::now() + limit;
     while !done() {
@@ -115,20 +134,8 @@ fn assert_nothing_left(dir: &Path, within: Duration) {
 
 #[test]
 fn a_stack_that_dies_mid_run_fails_the_rest_fast_with_its_log_tail() {
-    let run = start(&["lifecycle::a_call_then_wait", "lifecycle::b_next_call"]);
-    let ready = run.markers.path().join("ready");
-    wait_for(
-        "the first test to reach the stack",
-        Duration::from_secs(240),
-        || ready.exists(),
-    );
-    let dir = session_of(run.child.id());
+    let (run, dir) = start_until_ready(&["lifecycle::a_call_then_wait", "lifecycle::b_next_call"]);
     let stack = processes_inside(&dir);
-    assert!(
-        !stack.is_empty(),
-        "no stack process runs from {}",
-        dir.display()
-    );
     for pid in &stack {
         signal(*pid, "-KILL");
     }
@@ -160,15 +167,7 @@ fn a_stack_that_dies_mid_run_fails_the_rest_fast_with_its_log_tail() {
 
 #[test]
 fn ctrl_c_stops_the_stack_it_started() {
-    let run = start(&["lifecycle::a_call_then_wait"]);
-    let ready = run.markers.path().join("ready");
-    wait_for(
-        "the test to reach the stack",
-        Duration::from_secs(240),
-        || ready.exists(),
-    );
-    let dir = session_of(run.child.id());
-    assert!(!processes_inside(&dir).is_empty());
+    let (run, dir) = start_until_ready(&["lifecycle::a_call_then_wait"]);
     signal(run.child.id(), "-INT");
     let out = run.child.wait_with_output().expect("the fixture ends");
     assert_eq!(
@@ -183,15 +182,7 @@ fn ctrl_c_stops_the_stack_it_started() {
 
 #[test]
 fn a_killed_test_process_leaves_nothing_behind() {
-    let mut run = start(&["lifecycle::a_call_then_wait"]);
-    let ready = run.markers.path().join("ready");
-    wait_for(
-        "the test to reach the stack",
-        Duration::from_secs(240),
-        || ready.exists(),
-    );
-    let dir = session_of(run.child.id());
-    assert!(!processes_inside(&dir).is_empty());
+    let (mut run, dir) = start_until_ready(&["lifecycle::a_call_then_wait"]);
     signal(run.child.id(), "-KILL");
     let _ = run.child.wait();
     // The supervisor sees the lease's process gone and stops after its grace.
