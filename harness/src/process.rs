@@ -129,6 +129,19 @@ pub(crate) struct Progress {
 }
 
 impl Progress {
+    /// A sink that keeps every line, for tests that check what was said.
+    #[cfg(test)]
+    pub(crate) fn recording() -> (Self, Arc<std::sync::Mutex<Vec<String>>>) {
+        let lines = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = Arc::clone(&lines);
+        let progress = Self::new(move |l| {
+            if let Ok(mut lines) = sink.lock() {
+                lines.push(l.to_owned());
+            }
+        });
+        (progress, lines)
+    }
+
     #[cfg(test)]
     pub(crate) fn silent() -> Self {
         Self::new(|_| {})
@@ -493,21 +506,11 @@ pub(crate) fn log_tail(path: &Path, n: usize) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Mutex;
 
     use super::*;
 
     fn sh(dir: &Path, script: &str) -> Spawn {
         Spawn::new("the fake server", "/bin/sh", dir.join("logs/fake.log")).args(["-c", script])
-    }
-
-    fn recorder() -> (Progress, Arc<Mutex<Vec<String>>>) {
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        let sink = Arc::clone(&lines);
-        (
-            Progress::new(move |l| sink.lock().unwrap().push(l.to_owned())),
-            lines,
-        )
     }
 
     #[test]
@@ -563,7 +566,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut service = spawn(&sh(dir.path(), "exec sleep 30")).unwrap();
         let ok = net::tests::http_answering("200 OK");
-        let (progress, lines) = recorder();
+        let (progress, lines) = Progress::recording();
         service
             .wait_until_ok(
                 &format!("http://127.0.0.1:{ok}/v1/models"),
@@ -670,7 +673,7 @@ mod tests {
 
     #[test]
     fn progress_goes_to_its_sink() {
-        let (progress, lines) = recorder();
+        let (progress, lines) = Progress::recording();
         progress.say("provisioning ...");
         assert_eq!(*lines.lock().unwrap(), ["provisioning ..."]);
     }

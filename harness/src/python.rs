@@ -460,15 +460,6 @@ esac"#,
         }
     }
 
-    fn recorder() -> (Progress, Arc<Mutex<Vec<String>>>) {
-        let lines = Arc::new(Mutex::new(Vec::new()));
-        let sink = Arc::clone(&lines);
-        (
-            Progress::new(move |l| sink.lock().unwrap().push(l.to_owned())),
-            lines,
-        )
-    }
-
     #[test]
     fn a_venv_is_provisioned_once_and_then_reused_from_its_stamp() {
         let root = tempfile::tempdir().unwrap();
@@ -484,7 +475,7 @@ esac"#,
             binary_only: &[],
         };
 
-        let (progress, lines) = recorder();
+        let (progress, lines) = Progress::recording();
         let venv = ensure_venv(&spec, &python, &progress).unwrap();
         assert_eq!(
             venv,
@@ -521,7 +512,7 @@ esac"#,
         )));
 
         // The stamp makes the next call a no-op.
-        let (progress, lines) = recorder();
+        let (progress, lines) = Progress::recording();
         let started = Instant::now();
         ensure_venv(&spec, &python, &progress).unwrap();
         assert!(started.elapsed() < Duration::from_millis(100));
@@ -529,7 +520,7 @@ esac"#,
 
         // New requirements: provisioned again.
         fs::write(&requirements, "llama-stack==0.7.4\n").unwrap();
-        let (progress, lines) = recorder();
+        let (progress, lines) = Progress::recording();
         ensure_venv(&spec, &python, &progress).unwrap();
         assert!(
             lines
@@ -584,7 +575,7 @@ esac"#,
         let dir = root.path().join(".stack/venv");
         let requirements = root.path().join("stack.txt");
         fs::write(&requirements, "llama-stack==0.7.3\n").unwrap();
-        let (progress, lines) = recorder();
+        let (progress, lines) = Progress::recording();
         std::thread::scope(|s| {
             for _ in 0..3 {
                 s.spawn(|| {
