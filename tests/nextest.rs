@@ -69,13 +69,17 @@ fn the_suite_under_nextest_shares_one_server_and_leaves_nothing_running() {
         "every test process must reuse the first one's server"
     );
 
-    // The supervisor stops the server a grace period after the last lease.
+    // The supervisor stops the server a grace period after the last lease,
+    // then records that it stopped and exits.
+    let stopped = || {
+        std::fs::read_to_string(dir.join("state.json"))
+            .is_ok_and(|state| state.contains("\"phase\": \"stopped\""))
+    };
     let deadline = Instant::now() + Duration::from_secs(60);
-    let mut left = processes_inside(&dir);
-    while !left.is_empty() && Instant::now() < deadline {
+    while !(processes_inside(&dir).is_empty() && stopped()) && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(500));
-        left = processes_inside(&dir);
     }
+    let left = processes_inside(&dir);
     assert!(
         left.is_empty(),
         "processes still running from {}: {left:?}",
@@ -87,8 +91,5 @@ fn the_suite_under_nextest_shares_one_server_and_leaves_nothing_running() {
     );
     let state =
         std::fs::read_to_string(dir.join("state.json")).expect("the supervisor left its state");
-    assert!(
-        state.contains("\"phase\": \"stopped\""),
-        "the supervisor did not stop cleanly: {state}"
-    );
+    assert!(stopped(), "the supervisor did not stop cleanly: {state}");
 }
