@@ -8,7 +8,7 @@ use std::path::Path;
 use super::plan::plan;
 use crate::cli::{Config, Defaults, RawArgs};
 use crate::registry::{Catalog, Param, TestDef};
-use crate::report::{Listed, write_list};
+use crate::report::write_list;
 
 /// `n` registered tests over ten areas, each needing a text model, run with
 /// three text models: `3 * n` trials.
@@ -84,17 +84,7 @@ impl Registered {
         let catalog = Catalog::build(self.defs, &self.config.models, &BTreeMap::new())
             .expect("distinct names");
         let plan = plan(&catalog, &self.config).expect("no --exact");
-        let listed: Vec<Listed<'_>> = plan
-            .entries
-            .iter()
-            .map(|(t, _)| Listed {
-                name: &t.name,
-                ignored: false,
-                ignore_reason: None,
-                file: t.def.file,
-                line: t.def.line,
-            })
-            .collect();
+        let listed = plan.listed();
         write_list(self.config.format, &listed, out).expect("writing to memory");
         listed.len()
     }

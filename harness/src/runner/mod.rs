@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::cli::Config;
 use crate::registry::{Catalog, TESTS, load_cases};
-use crate::report::{self, Listed, Reporter};
+use crate::report::{self, Reporter};
 use crate::session::{Session, SessionSettings};
 use execute::{Reporters, RunSettings};
 
@@ -45,18 +45,7 @@ pub(crate) fn run(config: Config) -> Result<ExitCode, RunError> {
     let plan = plan::plan(&catalog, &config)?;
 
     if config.list {
-        let listed: Vec<Listed<'_>> = catalog
-            .trials
-            .iter()
-            .filter(|t| plan.entries.iter().any(|(p, _)| std::ptr::eq(*p, *t)))
-            .map(|t| Listed {
-                name: &t.name,
-                ignored: t.ignore.is_some(),
-                ignore_reason: t.ignore.as_ref().map(|i| i.reason()),
-                file: t.def.file,
-                line: t.def.line,
-            })
-            .collect();
+        let listed = plan.listed();
         let mut out = std::io::stdout().lock();
         report::write_list(config.format, &listed, &mut out).map_err(RunError::Output)?;
         out.flush().map_err(RunError::Output)?;

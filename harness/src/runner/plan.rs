@@ -8,6 +8,7 @@
 
 use crate::cli::{Config, RunIgnored};
 use crate::registry::{Catalog, Ignore, Param, Trial};
+use crate::report::Listed;
 use crate::select::trial_keywords;
 
 /// What to do with one selected trial.
@@ -22,6 +23,22 @@ pub(crate) enum Action {
 pub(crate) struct Plan<'c> {
     pub entries: Vec<(&'c Trial, Action)>,
     pub filtered_out: usize,
+}
+
+impl<'c> Plan<'c> {
+    /// The selected trials as `--list` prints them, in catalog order.
+    pub(crate) fn listed(&self) -> Vec<Listed<'c>> {
+        self.entries
+            .iter()
+            .map(|(t, _)| Listed {
+                name: &t.name,
+                ignored: t.ignore.is_some(),
+                ignore_reason: t.ignore.as_ref().map(|i| i.reason()),
+                file: t.def.file,
+                line: t.def.line,
+            })
+            .collect()
+    }
 }
 
 #[derive(Debug, thiserror::Error, PartialEq)]
