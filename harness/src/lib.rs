@@ -35,6 +35,7 @@ mod runner;
 mod select;
 mod session;
 mod stack;
+mod tool;
 
 use std::process::ExitCode;
 
@@ -72,7 +73,7 @@ pub mod __bench {
 }
 
 #[doc(hidden)]
-pub use record::tool_main;
+pub use tool::tool_main;
 
 /// The run-config compatibility check (`tests/backward_compat`); not a
 /// stable API.

@@ -12,7 +12,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::process::{self, DEFAULT_GRACE, ProcessError, Progress, Service, Spawn};
+use crate::process::{self, DEFAULT_GRACE, OwnedProcess, ProcessError, Progress, Spawn};
 use crate::python::{self, Failed, PythonError, VenvSpec};
 
 mod assets;
@@ -99,7 +99,7 @@ impl LocalModelOptions {
 }
 
 /// Two running llama-cpp-python servers. [`LocalModel::stop`] stops them;
-/// dropping it does too (each [`Service`] stops its group on drop), so a
+/// dropping it does too (each [`OwnedProcess`] stops its group on drop), so a
 /// panic or an early return never leaves one behind.
 #[derive(Debug)]
 pub(crate) struct LocalModel {
@@ -107,8 +107,8 @@ pub(crate) struct LocalModel {
     pub chat_url: String,
     /// `http://127.0.0.1:<port>/v1`: embeddings, model [`EMBEDDING_MODEL`].
     pub embedding_url: String,
-    chat: Service,
-    embedding: Service,
+    chat: OwnedProcess,
+    embedding: OwnedProcess,
 }
 
 impl LocalModel {
@@ -173,6 +173,21 @@ impl LocalModel {
             chat,
             embedding,
         })
+    }
+
+    /// The process groups of both instances.
+    pub(crate) fn pids(&self) -> Vec<u32> {
+        vec![self.chat.pid(), self.embedding.pid()]
+    }
+
+    /// Which instance ended on its own, and how, with its log.
+    pub(crate) fn exited(&mut self) -> Option<(std::process::ExitStatus, PathBuf)> {
+        for instance in [&mut self.chat, &mut self.embedding] {
+            if let Ok(Some(status)) = instance.exit_status() {
+                return Some((status, instance.log_path().to_owned()));
+            }
+        }
+        None
     }
 
     /// Stops both: SIGTERM to each process group, SIGKILL after 5 s.

@@ -1,6 +1,6 @@
 //! Child processes the harness starts and owns: the Llama Stack server and the
 //! local model servers. [`spawn`] detaches a command into its own session with
-//! its output appended to a log file; [`Service`] waits for it to answer HTTP
+//! its output appended to a log file; [`OwnedProcess`] waits for it to answer HTTP
 //! and stops its whole process group. Also loopback port helpers, a log tail,
 //! and the [`Progress`] sink that long operations report to.
 
@@ -24,7 +24,7 @@ pub(crate) use net::{Probe, free_port, port_is_free, probe};
 /// How many log lines an error shows when a server dies or never gets ready.
 pub(crate) const LOG_TAIL_LINES: usize = 40;
 
-/// How long [`Service::stop`] waits after SIGTERM before SIGKILL.
+/// How long [`OwnedProcess::stop`] waits after SIGTERM before SIGKILL.
 pub(crate) const DEFAULT_GRACE: Duration = Duration::from_secs(5);
 
 /// How often a wait reports that it is still waiting.
@@ -104,7 +104,7 @@ pub(crate) struct ServerLog {
 }
 
 impl ServerLog {
-    fn of(service: &Service) -> Box<Self> {
+    fn of(service: &OwnedProcess) -> Box<Self> {
         Box::new(Self {
             name: service.name.clone(),
             log: service.log.clone(),
@@ -227,7 +227,7 @@ impl Spawn {
 /// Starts `spec` in a new session (so it is its own process group, has no
 /// controlling terminal, and a test runner does not see it as a leaked child
 /// of the test), stdin from /dev/null, stdout and stderr appended to its log.
-pub(crate) fn spawn(spec: &Spawn) -> Result<Service, ProcessError> {
+pub(crate) fn spawn(spec: &Spawn) -> Result<OwnedProcess, ProcessError> {
     let log_err = |source| ProcessError::Log {
         path: spec.log.clone(),
         source,
@@ -270,7 +270,7 @@ pub(crate) fn spawn(spec: &Spawn) -> Result<Service, ProcessError> {
         program: spec.program.clone(),
         source,
     })?;
-    Ok(Service {
+    Ok(OwnedProcess {
         name: spec.name.clone(),
         log: spec.log.clone(),
         child: Some(child),
@@ -280,13 +280,13 @@ pub(crate) fn spawn(spec: &Spawn) -> Result<Service, ProcessError> {
 /// A started server. Dropping it stops its process group, so a panic or an
 /// early return never leaves a server behind.
 #[derive(Debug)]
-pub(crate) struct Service {
+pub(crate) struct OwnedProcess {
     name: String,
     log: PathBuf,
     child: Option<Child>,
 }
 
-impl Service {
+impl OwnedProcess {
     /// Also its process group id and session id: it leads both.
     pub(crate) fn pid(&self) -> u32 {
         self.child.as_ref().map_or(0, Child::id)
@@ -370,7 +370,7 @@ impl Service {
     }
 }
 
-impl Drop for Service {
+impl Drop for OwnedProcess {
     fn drop(&mut self) {
         let _ = self.stop(DEFAULT_GRACE);
     }
@@ -387,6 +387,24 @@ pub(crate) fn group_is_alive(pid: u32) -> bool {
         return false;
     }
     live_group_members(pid).unwrap_or(true)
+}
+
+/// Whether the process `pid` runs: it exists and is not a zombie waiting
+/// for its parent to reap it (a killed server stays one until the
+/// supervisor looks). One read of `/proc/<pid>/stat`; where `/proc` cannot
+/// be read, whether it exists.
+pub(crate) fn is_running(pid: u32) -> bool {
+    let Some(target) = to_pid(pid) else {
+        return false;
+    };
+    match fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .is_some_and(|state| state != "Z" && state != "X"),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => false,
+        Err(_) => rustix::process::test_kill_process(target).is_ok(),
+    }
 }
 
 /// Whether the group has a member that is not a zombie, from `/proc`; `None`

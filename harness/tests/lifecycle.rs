@@ -133,14 +133,14 @@ fn assert_nothing_left(dir: &Path, within: Duration) {
 }
 
 #[test]
-fn a_stack_that_dies_mid_run_fails_the_rest_fast_with_its_log_tail() {
+fn a_stack_that_dies_mid_run_is_named_by_the_first_failure_and_the_rest_fail_fast() {
     let (run, dir) = start_until_ready(&["lifecycle::a_call_then_wait", "lifecycle::b_next_call"]);
     let stack = processes_inside(&dir);
     for pid in &stack {
         signal(*pid, "-KILL");
     }
-    // Give the supervisor time to notice (it looks twice a second).
-    std::thread::sleep(Duration::from_secs(2));
+    // No pause: the test process checks the stack itself when its request
+    // fails, without waiting for the supervisor to notice.
     let released = Instant::now();
     std::fs::write(run.markers.path().join("go"), "").expect("go");
     let out = run.child.wait_with_output().expect("the fixture ends");
@@ -158,8 +158,19 @@ fn a_stack_that_dies_mid_run_fails_the_rest_fast_with_its_log_tail() {
         stdout.contains("test lifecycle::b_next_call ... FAILED"),
         "{stdout}"
     );
+    let first = stdout
+        .split("---- lifecycle::a_call_then_wait stdout ----")
+        .nth(1)
+        .expect("the first test's failure is shown");
     assert!(
-        stdout.contains("the Llama Stack server died during the run; the last lines of"),
+        first.contains("the Llama Stack server died (signal: 9 (SIGKILL)); the last lines of `"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(
+            "not run: the Llama Stack server died (signal: 9 (SIGKILL)) while \
+             `lifecycle::a_call_then_wait` ran; that test's failure shows the log tail"
+        ),
         "{stdout}"
     );
     assert_nothing_left(&dir, Duration::from_secs(20));

@@ -14,6 +14,7 @@ use crate::record::InferenceMode;
 use crate::registry::Param;
 use crate::report::{ColorChoice, Format};
 use crate::select::{KeywordError, KeywordExpr, Suite};
+use crate::stack::launcher::LauncherKind;
 
 /// The project defaults file, at the repository root.
 pub(crate) const DEFAULTS_FILE: &str = "stack-harness.toml";
@@ -177,7 +178,7 @@ pub(crate) struct Config {
     pub stack_config: String,
     pub env: Vec<(String, String)>,
     pub keep_server: bool,
-    pub launcher: String,
+    pub launcher: LauncherKind,
     pub health_timeout: Duration,
     pub inference_mode: InferenceMode,
     pub record_dir: PathBuf,
@@ -485,15 +486,14 @@ impl Config {
             Some((v, origin)) => parse_bool(&opt::KEEP_SERVER, &v, origin)?,
         };
         let launcher = match r.get(&opt::LAUNCHER, args.launcher.clone()) {
-            None => "llama-stack".to_owned(),
-            Some((v, _)) if v == "llama-stack" || v == "ogx" => v,
+            None => LauncherKind::default(),
             Some((v, origin)) => {
-                return Err(ConfigError::InvalidValue {
+                LauncherKind::parse(&v).map_err(|_| ConfigError::InvalidValue {
                     option: opt::LAUNCHER.flag,
                     origin,
                     value: v,
                     expected: "`llama-stack` or `ogx`",
-                });
+                })?
             }
         };
         let junit = r

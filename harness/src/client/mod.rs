@@ -163,13 +163,12 @@ impl TestContext {
         builder: reqwest::RequestBuilder,
         what: String,
     ) -> anyhow::Result<ApiResponse> {
-        let response = builder
-            .send()
-            .await
-            .with_context(|| format!("{what} failed"));
-        let response = match response {
+        let response = match builder.send().await {
             Ok(r) => r,
-            Err(e) => return Err(self.session.explain(e).await),
+            Err(e) => {
+                let explained = self.session.explain(&self.id, e).await;
+                return Err(explained.context(format!("{what} failed")));
+            }
         };
         ApiResponse::read(what, response).await
     }
@@ -217,9 +216,12 @@ impl TestContext {
     pub async fn post_stream(&self, path: &str, body: &Value) -> anyhow::Result<Vec<StreamEvent>> {
         let req = self.request(Method::POST, path).await?.json(body);
         let what = format!("POST {path} (stream)");
-        let response = match req.send().await.with_context(|| format!("{what} failed")) {
+        let response = match req.send().await {
             Ok(r) => r,
-            Err(e) => return Err(self.session.explain(e).await),
+            Err(e) => {
+                let explained = self.session.explain(&self.id, e).await;
+                return Err(explained.context(format!("{what} failed")));
+            }
         };
         let status = response.status();
         let is_sse = response
@@ -239,6 +241,16 @@ impl TestContext {
         }
         response::parse_events(&text).with_context(|| format!("{what}: malformed event stream"))
     }
+}
+
+/// The status of the HTTP answer a test failed on, if it failed on one.
+pub(crate) fn failure_status(_error: &anyhow::Error) -> Option<u16> {
+    None
+}
+
+/// The reason a test skipped itself, if it did.
+pub(crate) fn skip_reason(_error: &anyhow::Error) -> Option<&str> {
+    None
 }
 
 impl std::fmt::Debug for TestContext {

@@ -45,6 +45,5 @@ pub(crate) use proxy::{Proxy, ProxyOptions, Upstream, start};
 pub(crate) use rules::Rules;
 pub(crate) use usage::MANIFEST_PATH;
 
-// The `stack-harness` binary calls this through lib.rs
-// (`#[doc(hidden)] pub use record::tool_main;`).
-pub use tool::tool_main;
+// The `stack-harness` binary's `recordings` command (see crate::tool).
+pub(crate) use tool::{RecordingsArgs, run as recordings_main};

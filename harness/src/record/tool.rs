@@ -1,36 +1,19 @@
 //! The recordings tool: `stack-harness recordings list|show|verify|prune`.
 //!
 //! The logic is [`run`], which writes to any sink so that tests read the
-//! exact text; [`tool_main`] is the binary's entry point. `list` and `show`
+//! exact text; the binary's entry point is the crate's `tool` module. `list` and `show`
 //! live here; `verify` and `prune` have their own files.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::Subcommand;
 
 use super::error::RecordError;
 use super::prune::prune;
 use super::store::{FILE_HASH_LEN, list_files, read_recording};
 use super::usage::MANIFEST_PATH;
 use super::verify::verify;
-
-#[derive(Debug, Parser)]
-#[command(
-    name = "stack-harness",
-    about = "Tools for the stack-harness record/replay recordings"
-)]
-struct Cli {
-    #[command(subcommand)]
-    command: Top,
-}
-
-#[derive(Debug, Subcommand)]
-enum Top {
-    /// Inspect and maintain recorded upstream traffic.
-    Recordings(RecordingsArgs),
-}
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct RecordingsArgs {
@@ -60,30 +43,6 @@ pub(crate) enum Command {
         #[arg(long, default_value = MANIFEST_PATH)]
         manifest: PathBuf,
     },
-}
-
-/// The `stack-harness` binary's `main`.
-#[doc(hidden)]
-pub fn tool_main() -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
-        Err(e) => {
-            let code = e.exit_code();
-            let _ = e.print();
-            return ExitCode::from(u8::try_from(code).unwrap_or(2));
-        }
-    };
-    let Top::Recordings(args) = cli.command;
-    let mut stdout = std::io::stdout().lock();
-    match run(&args, &mut stdout) {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::FAILURE,
-        Err(e) => {
-            let _ = stdout.flush();
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
 }
 
 /// Runs one command; `Ok(false)` means it ran and found problems.
@@ -410,27 +369,5 @@ mod tests {
             result,
             Err("recordings directory `/nonexistent/recordings` does not exist; pass --dir or run from the workspace root".to_owned())
         );
-    }
-
-    #[test]
-    fn the_command_line_parses() {
-        let cli = Cli::try_parse_from([
-            "stack-harness",
-            "recordings",
-            "prune",
-            "--dry-run",
-            "--dir",
-            "r",
-        ])
-        .unwrap();
-        let Top::Recordings(args) = cli.command;
-        assert_eq!(args.dir, PathBuf::from("r"));
-        assert!(
-            matches!(args.command, Command::Prune { dry_run: true, ref manifest } if manifest == Path::new(MANIFEST_PATH))
-        );
-        let err = Cli::try_parse_from(["stack-harness", "recordings", "frob"])
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("unrecognized subcommand 'frob'"), "{err}");
     }
 }

@@ -8,12 +8,13 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Semaphore;
 
+use super::outcome::{Cause, Ended, Expectation, Failure, Observed, decide};
 use super::panic::{self, PanicSlot};
 use super::plan::{Action, Plan};
 use crate::client::TestContext;
 use crate::registry::Trial;
 use crate::report::{Event, Outcome, Reporter, Summary};
-use crate::session::Session;
+use crate::session::{Session, StackDied, StackNotStarted, StackUnreachable};
 
 /// The reporters, shared by the trial tasks. A failed write (a closed pipe)
 /// must not fail tests, so errors are remembered and surfaced once.
@@ -113,6 +114,30 @@ async fn run_one(
     let _permit = permits.acquire_owned().await.ok();
     send(&Event::TestStarted { name: &trial.name });
     let started = Instant::now();
+    let location = format!(
+        "{}:{}:1",
+        shown_path(trial.def.file, settings.project_root),
+        trial.def.line
+    );
+    let header = format!("thread '{}' panicked at {location}:", trial.name);
+
+    // A stack that died under an earlier test fails the rest at once, each
+    // saying so, instead of each meeting a refused connection.
+    if trial.def.needs_stack
+        && let Some(message) = session.died_before()
+    {
+        let outcome = Outcome::Failed {
+            message: format!("{header}\n{message}"),
+        };
+        send(&Event::TestFinished {
+            name: &trial.name,
+            outcome: &outcome,
+            exec_time: started.elapsed(),
+            output: "",
+        });
+        return outcome;
+    }
+
     let ctx = Arc::new(TestContext::new(
         trial.name.clone(),
         trial.params.clone(),
@@ -120,7 +145,6 @@ async fn run_one(
         settings.nocapture,
     ));
     session.test_started(&trial.name).await;
-
     let deadline = trial
         .def
         .timeout_secs
@@ -129,50 +153,48 @@ async fn run_one(
     let task = tokio::spawn(panic::scope(slot.clone(), (trial.def.run)(ctx.clone())));
     let abort = task.abort_handle();
     let result = tokio::time::timeout(deadline, task).await;
-
-    let location = format!(
-        "{}:{}:1",
-        shown_path(trial.def.file, settings.project_root),
-        trial.def.line
-    );
-    let header = format!("thread '{}' panicked at", trial.name);
-    let failure = match result {
-        Ok(Ok(Ok(()))) => None,
-        Ok(Ok(Err(error))) => Some(format!("{header} {location}:\n{}", describe(&error))),
-        Ok(Err(join)) if join.is_panic() => Some(match slot.take() {
-            Some(panic) => format!("thread '{}' {panic}", trial.name),
-            None => format!("{header} {location}:\nthe test panicked"),
+    let own = |text: String| {
+        Ended::Failed(Failure {
+            text,
+            status: None,
+            cause: Cause::Test,
+        })
+    };
+    let ended = match result {
+        Ok(Ok(Ok(()))) => Ended::Passed,
+        Ok(Ok(Err(error))) => classify(&error),
+        Ok(Err(join)) if join.is_panic() => own(match slot.take() {
+            // `panicked at <where>:\n<message>`, where the panic happened.
+            Some(panic) => format!("the test {panic}"),
+            None => "the test panicked".to_owned(),
         }),
-        Ok(Err(_)) => Some(format!("{header} {location}:\nthe test was cancelled")),
+        Ok(Err(_)) => own("the test was cancelled".to_owned()),
         Err(_) => {
             abort.abort();
-            Some(format!(
-                "{header} {location}:\nthe test did not finish within {} s and was stopped (raise it with --test-timeout or `timeout = SECS` on the test)",
-                deadline.as_secs()
-            ))
+            Ended::TimedOut(deadline)
         }
     };
-    let misses = session.test_finished(&trial.name).await;
-    let failure = failure.map(|f| {
-        if misses.is_empty() {
-            f
-        } else {
-            format!("{f}\n\n{}", misses.join("\n\n"))
-        }
+    // The stack's health first: a dead stack took its proxy with it, and
+    // then explains why the proxy cannot say what this test's traffic did.
+    let stack_died = if trial.def.needs_stack {
+        session
+            .stack_death(&trial.name, Duration::ZERO)
+            .await
+            .map(|d| d.to_string())
+    } else {
+        None
+    };
+    let observed = Observed {
+        ended,
+        traffic: session.test_finished(&trial.name).await,
+        stack_died,
+    };
+    let xfail = trial.def.xfail.map(|reason| Expectation {
+        reason,
+        status: None,
+        contains: None,
     });
-
-    let outcome = match (failure, trial.def.xfail) {
-        (None, None) => Outcome::Passed,
-        (Some(message), None) => Outcome::Failed { message },
-        (Some(_), Some(reason)) => Outcome::Ignored {
-            reason: Some(format!("xfail: {reason}")),
-        },
-        (None, Some(reason)) => Outcome::Failed {
-            message: format!(
-                "{header} {location}:\nthe test is marked xfail (\"{reason}\") but passed: the stack may have been fixed; remove the mark"
-            ),
-        },
-    };
+    let outcome = decide(observed, xfail, &header);
     let mut output = ctx.take_output();
     if outcome == Outcome::Passed && !settings.show_output {
         // libtest shows a passing test's output only with --show-output.
@@ -185,6 +207,26 @@ async fn run_one(
         output: &output,
     });
     outcome
+}
+
+/// A test's error, classified: the stack's fault or the test's own, and the
+/// HTTP status it failed on.
+fn classify(error: &anyhow::Error) -> Ended {
+    if let Some(reason) = crate::client::skip_reason(error) {
+        return Ended::Skipped(reason.to_owned());
+    }
+    let stack_fault = error.downcast_ref::<StackDied>().is_some()
+        || error.downcast_ref::<StackUnreachable>().is_some()
+        || error.downcast_ref::<StackNotStarted>().is_some();
+    Ended::Failed(Failure {
+        text: describe(error),
+        status: crate::client::failure_status(error),
+        cause: if stack_fault {
+            Cause::Stack
+        } else {
+            Cause::Test
+        },
+    })
 }
 
 /// An error and its causes as anyhow's `{:?}` prints them, without the

@@ -5,6 +5,7 @@
 #[doc(hidden)]
 pub(crate) mod bench_api;
 mod execute;
+mod outcome;
 mod panic;
 mod plan;
 
@@ -16,6 +17,7 @@ use crate::cli::Config;
 use crate::registry::{Catalog, TESTS, load_cases};
 use crate::report::{self, Reporter};
 use crate::session::{Session, SessionSettings};
+use crate::stack::target::StackTarget;
 use execute::{Reporters, RunSettings};
 
 /// libtest's exit code for failed tests; nextest and cargo expect it.
@@ -36,6 +38,32 @@ pub(crate) enum RunError {
     Output(std::io::Error),
     #[error("cannot start the test runtime: {0}")]
     Runtime(std::io::Error),
+    /// `--stack-config`, the launcher or the run.yaml: found before
+    /// anything is provisioned or started.
+    #[error(transparent)]
+    Stack(#[from] crate::stack::target::TargetError),
+}
+
+/// `--stack-config` with the launcher and the run.yaml, as typed values;
+/// the setup's and `--env`'s values answer the run.yaml's variables first.
+fn resolve_stack(
+    config: &Config,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<StackTarget, RunError> {
+    let lookup = |name: &str| {
+        config
+            .env
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .or_else(|| env(name))
+    };
+    Ok(StackTarget::resolve(
+        &config.stack_config,
+        config.launcher,
+        &config.project_root.join("run-configs"),
+        &lookup,
+    )?)
 }
 
 /// Runs (or lists) the tests of this binary as `config` says.
@@ -52,8 +80,15 @@ pub(crate) fn run(config: Config) -> Result<ExitCode, RunError> {
         return Ok(ExitCode::SUCCESS);
     }
 
+    let needs_stack = plan
+        .entries
+        .iter()
+        .any(|(t, a)| *a == plan::Action::Run && t.def.needs_stack);
     let env = |k: &str| std::env::var(k).ok();
-    let session = Session::new(SessionSettings::from_config(&config, &env));
+    // Checked whether or not a test needs it: a mistake in the stack's
+    // options is a usage error even in a run that would not start it.
+    let target = resolve_stack(&config, &env)?;
+    let session = Session::new(SessionSettings::from_config(&config, target, &env));
     let mut reporters: Vec<Box<dyn Reporter>> = vec![report::reporter(
         config.format,
         config.color,
@@ -73,10 +108,6 @@ pub(crate) fn run(config: Config) -> Result<ExitCode, RunError> {
         && config.skip.is_empty()
         && config.keyword.is_none()
         && config.suite.is_none();
-    let needs_stack = plan
-        .entries
-        .iter()
-        .any(|(t, a)| *a == plan::Action::Run && t.def.needs_stack);
     let settings = RunSettings {
         test_threads: config.test_threads,
         default_timeout: config.test_timeout,
@@ -88,10 +119,11 @@ pub(crate) fn run(config: Config) -> Result<ExitCode, RunError> {
     let summary = runtime.block_on(async {
         let work = async {
             // Start the stack before the first test, so provisioning and
-            // start-up count against no test's deadline; a failure is
-            // remembered and fails every test that needs the stack.
-            if needs_stack {
-                let _ = session.stack().await;
+            // start-up count against no test's deadline. A failure is
+            // printed once, here; every test that needs the stack then
+            // fails with a one-line pointer to it.
+            if needs_stack && let Err(e) = session.start().await {
+                eprintln!("error: the Llama Stack server did not start: {e}");
             }
             execute::execute(plan, &settings, &session, &reporters).await
         };

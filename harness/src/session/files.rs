@@ -21,6 +21,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::services::Running;
+
 /// Where a session's files live.
 #[derive(Clone, Debug)]
 pub(crate) struct SessionDir {
@@ -28,24 +30,39 @@ pub(crate) struct SessionDir {
 }
 
 /// The supervisor's published state.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
 pub(crate) struct State {
     pub supervisor_pid: u32,
     pub phase: Phase,
     pub config_hash: String,
+    /// `--stack-config` as typed, for `sessions`.
+    pub shown: String,
+    pub port: u16,
+    /// When the supervisor started, in seconds since the Unix epoch.
+    pub started_at: u64,
     /// `http://127.0.0.1:8321`
     pub base_url: Option<String>,
     /// The proxy's control base, `http://127.0.0.1:PORT`, when it records.
     pub proxy_url: Option<String>,
+    /// The stack server's pid (and process group), so a test process can
+    /// see for itself that it died.
+    pub stack_pid: Option<u32>,
     pub stack_version: Option<String>,
+    /// Everything the supervisor runs, the stack last.
+    pub services: Vec<Running>,
     /// Why it failed or stopped, with the log tail.
     pub error: Option<String>,
+    /// The one-line account of a service that died: `the Llama Stack
+    /// server died (signal: 9 (SIGKILL))`.
+    pub casualty: Option<String>,
     pub keep: bool,
 }
 
-#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "kebab-case")]
 pub(crate) enum Phase {
+    #[default]
     Starting,
     Ready,
     Failed,
@@ -178,10 +195,8 @@ mod tests {
             phase: Phase::Ready,
             config_hash: "abc".into(),
             base_url: Some("http://127.0.0.1:1".into()),
-            proxy_url: None,
             stack_version: Some("0.7.3".into()),
-            error: None,
-            keep: false,
+            ..State::default()
         };
         s.write_state(&state).expect("write");
         assert_eq!(s.read_state(), Some(state));

@@ -1,6 +1,7 @@
-//! The session fixture: one Llama Stack server (and the record/replay proxy in
-//! front of its model providers) shared by every test of a run, and by every
-//! process of a cargo-nextest run.
+//! The session fixture: one Llama Stack server (with the record/replay proxy
+//! in front of its model providers, and whatever services its run.yaml
+//! needs) shared by every test of a run, and by every process of a
+//! cargo-nextest run.
 //!
 //! ```text
 //! test process                         supervisor (detached, own process group)
@@ -8,9 +9,9 @@
 //! lock sessions/<key>/lock
 //! state.json ready, same config? --yes--> reuse: add leases/<pid>
 //!     | no
-//! spawn supervisor ------------------> [local model] -> proxy -> llama stack run
+//! spawn supervisor ------------------> services in order (model, proxy, ...) -> stack
 //! stream supervisor.log to stderr       wait /v1/health, write state.json ready
-//! add leases/<pid>, unlock             watch: leases, the stack, stop requests
+//! add leases/<pid>, unlock             watch: leases, the services, stop requests
 //! ... tests ...  --/__harness/--------> proxy control (mode, test ids, misses)
 //! remove lease (cargo test: ask stop)  no live lease for a grace period -> stop all
 //! ```
@@ -19,20 +20,32 @@
 //! server reused by the next process always has its proxy. Leases are files
 //! named by pid: a test process that dies without cleaning up is noticed by
 //! the supervisor (its pid is gone), so nothing is left running.
+//!
+//! Module map: `spec` (what a test process asks a supervisor to run),
+//! `files` (the session directory), `start` (the test process's side),
+//! `supervisor` (the other side) with `services` (what it runs), `error`,
+//! `command` (`stack-harness sessions`).
 
+mod command;
+mod error;
 mod files;
+mod services;
+mod spec;
 mod start;
 mod supervisor;
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
-use anyhow::anyhow;
+pub(crate) use command::{SessionsArgs, sessions_main};
+pub(crate) use error::SessionError;
+pub(crate) use spec::{SUPERVISOR_ENV, SupervisorSpec};
+pub(crate) use start::{SessionSettings, target_dir};
+pub(crate) use supervisor::supervise;
 
-pub(crate) use start::SessionSettings;
-pub(crate) use supervisor::{SUPERVISOR_ENV, supervise};
-
+use crate::process::{LOG_TAIL_LINES, log_tail};
 use crate::record::{self, ProxyControl};
-use files::SessionDir;
+use files::{Phase, SessionDir};
 
 /// A stack the tests can talk to.
 #[derive(Debug)]
@@ -43,6 +56,8 @@ pub(crate) struct LiveStack {
     control: Option<ProxyControl>,
     /// The session directory and whether this process holds a lease on it.
     lease: Option<Lease>,
+    /// The server process, when a supervisor of ours runs it.
+    process: Option<StackProcess>,
 }
 
 #[derive(Debug)]
@@ -52,33 +67,94 @@ struct Lease {
     started_here: bool,
 }
 
+/// The stack server a supervisor runs for us: a test process checks it
+/// directly, so a death is named by the first request that meets it, not
+/// by the supervisor's next look.
+#[derive(Debug, Clone)]
+pub(crate) struct StackProcess {
+    pid: u32,
+    dir: SessionDir,
+}
+
+/// The Llama Stack server died during the run. In a failure's error chain,
+/// it tells the outcome that the stack, not the test, failed.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{text}")]
+pub(crate) struct StackDied {
+    /// One line: how it ended.
+    headline: String,
+    /// The headline with the log tail.
+    text: String,
+}
+
+/// The stack was up but did not take a request (refused, reset, timed out).
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("the Llama Stack server at {base_url} could not be reached: {why}")]
+pub(crate) struct StackUnreachable {
+    base_url: String,
+    why: String,
+}
+
+/// The stack never started; the reason was printed once, before the tests.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error(
+    "the Llama Stack server did not start (the reason is printed above the test results{})",
+    log.as_ref().map(|l| format!("; session files: {l}")).unwrap_or_default()
+)]
+pub(crate) struct StackNotStarted {
+    log: Option<String>,
+}
+
 /// The run's handle on the fixture; the stack starts on first use.
 #[derive(Debug)]
 pub(crate) struct Session {
     settings: SessionSettings,
-    live: tokio::sync::OnceCell<Result<Arc<LiveStack>, String>>,
+    live: tokio::sync::OnceCell<Result<Arc<LiveStack>, Arc<SessionError>>>,
+    /// Set by whoever first sees the stack dead, with that test's name;
+    /// every later test is told.
+    died: OnceLock<(StackDied, String)>,
 }
+
+/// How long a stack that refused a request is watched for dying.
+const DYING_GRACE: Duration = Duration::from_secs(1);
+
+/// How long a test process waits for the supervisor to publish how the
+/// stack ended (it looks every 100 ms) before naming the death without it.
+const DEATH_NOTICE_WAIT: Duration = Duration::from_secs(2);
 
 impl Session {
     pub(crate) fn new(settings: SessionSettings) -> Arc<Session> {
         Arc::new(Session {
             settings,
             live: tokio::sync::OnceCell::new(),
+            died: OnceLock::new(),
         })
     }
 
-    /// The stack, started (or reused) on first call. A failure is remembered:
-    /// every later test fails at once with the same message instead of
-    /// trying again.
+    /// Starts (or reuses) the stack, once; the error, if any, for the
+    /// runner to print once.
+    pub(crate) async fn start(&self) -> Result<Arc<LiveStack>, Arc<SessionError>> {
+        self.live
+            .get_or_init(|| async {
+                start::start(&self.settings)
+                    .await
+                    .map(Arc::new)
+                    .map_err(Arc::new)
+            })
+            .await
+            .clone()
+    }
+
+    /// The stack, started (or reused) on first call. A failed start fails
+    /// every later request at once, with a one-line pointer to the reason.
     pub(crate) async fn stack(&self) -> anyhow::Result<Arc<LiveStack>> {
-        let result = self
-            .live
-            .get_or_init(|| async { start::start(&self.settings).await.map(Arc::new) })
-            .await;
-        match result {
-            Ok(live) => Ok(live.clone()),
-            Err(message) => Err(anyhow!("{message}")),
-        }
+        self.start().await.map_err(|e| {
+            let log = match e.as_ref() {
+                SessionError::StartFailed { dir, .. } => Some(dir.display().to_string()),
+                _ => None,
+            };
+            anyhow::Error::new(StackNotStarted { log })
+        })
     }
 
     fn started(&self) -> Option<&Arc<LiveStack>> {
@@ -105,25 +181,62 @@ impl Session {
                     .map(|m| record::render_miss(m, id, &command))
                     .collect()
             }
+            // The proxy went down with a stack that died: the death is
+            // the failure, named already.
+            Err(_) if self.died.get().is_some() => Vec::new(),
             Err(e) => vec![format!(
                 "stack-harness: could not ask the recording proxy about this test: {e}"
             )],
         }
     }
 
-    /// Adds what is known about the stack to a failed request: a stack that
-    /// died shows its log tail instead of a bare "connection refused".
-    pub(crate) async fn explain(&self, error: anyhow::Error) -> anyhow::Error {
-        let Some(lease) = self.started().and_then(|l| l.lease.as_ref()) else {
-            return error;
-        };
-        match lease.dir.read_state() {
-            Some(state) if state.phase != files::Phase::Ready => {
-                let why = state.error.unwrap_or_else(|| "it stopped".to_owned());
-                error.context(format!("the Llama Stack server is gone: {why}"))
-            }
-            _ => error,
+    /// Whether the stack this run uses has died; checked directly (one read
+    /// of `/proc`), and remembered with the test that first saw it.
+    /// `grace` is how long a stack that still runs is watched: a refused
+    /// or dropped connection is often the first sign of a death in progress.
+    pub(crate) async fn stack_death(&self, test: &str, grace: Duration) -> Option<StackDied> {
+        if let Some((died, _)) = self.died.get() {
+            return Some(died.clone());
         }
+        let process = self.started()?.process.as_ref()?;
+        let until = Instant::now() + grace;
+        while crate::process::is_running(process.pid) {
+            if Instant::now() >= until {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let died = death_notice(process).await;
+        let (died, _) = self.died.get_or_init(|| (died, test.to_owned()));
+        Some(died.clone())
+    }
+
+    /// For a test that did not run because the stack had died before it.
+    pub(crate) fn died_before(&self) -> Option<String> {
+        let (died, first) = self.died.get()?;
+        Some(format!(
+            "not run: {} while `{first}` ran; that test's failure shows the log tail",
+            died.headline
+        ))
+    }
+
+    /// Adds what is known about the stack to a failed request: a stack that
+    /// died is named with its log tail; one that is up but refused the
+    /// request says so, so neither reads as the test's own failure.
+    pub(crate) async fn explain(&self, test: &str, error: reqwest::Error) -> anyhow::Error {
+        let base_url = self.started().map(|l| l.base_url.clone());
+        if let Some(died) = self.stack_death(test, DYING_GRACE).await {
+            return anyhow::Error::new(error).context(died);
+        }
+        if error.is_connect() || error.is_timeout() || error.is_request() {
+            let why = anyhow::Error::new(error);
+            let unreachable = StackUnreachable {
+                base_url: base_url.unwrap_or_default(),
+                why: format!("{why:#}"),
+            };
+            return anyhow::Error::new(unreachable);
+        }
+        anyhow::Error::new(error)
     }
 
     /// Ends this process's use of the session. `complete` says every test of
@@ -137,5 +250,32 @@ impl Session {
         if let Some(lease) = &live.lease {
             start::release(&self.settings, &lease.dir, lease.started_here).await;
         }
+    }
+}
+
+/// How the stack ended, as the supervisor publishes it (exit status and log
+/// tail), or from its log alone if the supervisor has not said in time.
+async fn death_notice(process: &StackProcess) -> StackDied {
+    let until = Instant::now() + DEATH_NOTICE_WAIT;
+    loop {
+        if let Some(state) = process.dir.read_state()
+            && state.phase == Phase::Failed
+            && let (Some(headline), Some(text)) = (state.casualty, state.error)
+        {
+            return StackDied { headline, text };
+        }
+        if Instant::now() >= until {
+            let log = process.dir.path("stack.log");
+            let headline = format!("the Llama Stack server (pid {}) died", process.pid);
+            return StackDied {
+                text: format!(
+                    "{headline}; the last lines of `{}`:\n{}",
+                    log.display(),
+                    log_tail(&log, LOG_TAIL_LINES)
+                ),
+                headline,
+            };
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }

@@ -1,33 +1,33 @@
 //! Starting or reusing the session's stack, from the test process's side:
-//! resolve `--stack-config`, take the session lock, reuse a healthy
-//! supervisor with the same configuration or spawn a new one, and wait for it
-//! while showing its progress.
+//! take the session lock, reuse a healthy supervisor with the same
+//! configuration or spawn a new one, and wait for it while showing its
+//! progress. What to start was resolved and checked before (a
+//! [`StackTarget`]); nothing here parses user input.
 
 use std::io::BufRead as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
+use super::error::SessionError;
 use super::files::{Phase, SessionDir, State};
-use super::supervisor::SUPERVISOR_ENV;
-use super::{Lease, LiveStack};
+use super::spec::{GRACE, NEXTEST_GRACE, SUPERVISOR_ENV, SupervisorSpec};
+use super::{Lease, LiveStack, StackProcess};
 use crate::cli::{Config, Recorder};
 use crate::record::{InferenceMode, ProxyControl};
-use crate::stack::config::StackConfig;
-use crate::stack::run_yaml::synthesize;
+use crate::stack::provision::Distribution;
+use crate::stack::target::{RunYaml, StackTarget, Supervised};
 
 /// What the session needs from the run's configuration.
 #[derive(Clone, Debug)]
 pub(crate) struct SessionSettings {
     pub project_root: PathBuf,
     pub target_dir: PathBuf,
-    pub stack_config: String,
+    pub target: StackTarget,
     pub env: Vec<(String, String)>,
     pub keep_server: bool,
-    pub launcher: String,
     pub health_timeout: Duration,
     pub mode: InferenceMode,
     pub record_dir: PathBuf,
@@ -45,25 +45,16 @@ pub(crate) struct SessionSettings {
 impl SessionSettings {
     pub(crate) fn from_config(
         config: &Config,
+        target: StackTarget,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> SessionSettings {
-        let target_dir = env("CARGO_TARGET_DIR")
-            .map(PathBuf::from)
-            .map(|p| {
-                if p.is_absolute() {
-                    p
-                } else {
-                    config.project_root.join(p)
-                }
-            })
-            .unwrap_or_else(|| config.project_root.join("target"));
+        let target_dir = target_dir(&config.project_root, env);
         SessionSettings {
             project_root: config.project_root.clone(),
             target_dir,
-            stack_config: config.stack_config.clone(),
+            target,
             env: config.env.clone(),
             keep_server: config.keep_server,
-            launcher: config.launcher.clone(),
             health_timeout: config.health_timeout,
             mode: config.inference_mode,
             record_dir: config.record_dir.clone(),
@@ -80,7 +71,7 @@ impl SessionSettings {
     pub(crate) fn record_command(&self) -> String {
         let mut cmd = format!(
             "cargo test --test integration -- --stack-config={}",
-            self.stack_config
+            self.target.shown()
         );
         if let Some(setup) = self.setup_name {
             cmd.push_str(&format!(" --setup={setup}"));
@@ -89,39 +80,22 @@ impl SessionSettings {
     }
 }
 
-/// What the supervisor is asked to run; written to `spec.json`.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub(crate) struct SupervisorSpec {
-    pub session_dir: PathBuf,
-    pub project_root: PathBuf,
-    pub target_dir: PathBuf,
-    pub run_yaml: PathBuf,
-    pub port: u16,
-    pub launcher: String,
-    pub env: Vec<(String, String)>,
-    pub health_timeout_secs: u64,
-    pub mode: String,
-    pub record_dir: PathBuf,
-    pub proxy_recorder: bool,
-    pub local_model: bool,
-    pub config_hash: String,
-    pub keep: bool,
-    pub grace_secs: u64,
+/// Where cargo builds: `CARGO_TARGET_DIR` (relative to the project), else
+/// `<project>/target`. Sessions live under it.
+pub(crate) fn target_dir(project_root: &Path, env: &dyn Fn(&str) -> Option<String>) -> PathBuf {
+    env("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .map(|p| {
+            if p.is_absolute() {
+                p
+            } else {
+                project_root.join(p)
+            }
+        })
+        .unwrap_or_else(|| project_root.join("target"))
 }
 
-/// How long a supervisor with no live lease waits before stopping: under
-/// cargo-nextest, long enough for it to start the next test process; else
-/// just long enough to ride out a moment with no lease (a test process that
-/// died, a Ctrl-C during start-up).
-pub(crate) const NEXTEST_GRACE: Duration = Duration::from_secs(10);
-pub(crate) const GRACE: Duration = Duration::from_secs(2);
-/// How long a `--keep-server` supervisor stays up with no lease.
-pub(crate) const KEEP_IDLE: Duration = Duration::from_secs(30 * 60);
-
-pub(crate) async fn start(s: &SessionSettings) -> Result<LiveStack, String> {
-    let run_configs = s.project_root.join("run-configs");
-    let config = StackConfig::parse(&s.stack_config, &run_configs)
-        .map_err(|e| format!("--stack-config: {e}"))?;
+pub(crate) async fn start(s: &SessionSettings) -> Result<LiveStack, SessionError> {
     let http = reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(10))
         // No connection is reused. llama-stack 0.7.3 answers some upstream
@@ -132,42 +106,41 @@ pub(crate) async fn start(s: &SessionSettings) -> Result<LiveStack, String> {
         // 5 s. A fresh loopback connection costs well under a millisecond.
         .pool_max_idle_per_host(0)
         .build()
-        .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
-    match config {
-        StackConfig::Url(url) => {
+        .map_err(SessionError::Client)?;
+    match &s.target {
+        StackTarget::Url(url) => {
             let base = url.as_str().trim_end_matches('/').to_owned();
             if !healthy(&http, &base).await {
-                return Err(format!(
-                    "the stack at {base} is not healthy (GET {base}/v1/health did not answer 200); start it or fix --stack-config"
-                ));
+                return Err(SessionError::UrlNotHealthy { base });
             }
             Ok(LiveStack {
                 base_url: base,
                 http,
                 control: None,
                 lease: None,
+                process: None,
             })
         }
-        StackConfig::Server { config, port } => {
-            let key = format!("port-{port}");
-            start_supervised(s, http, &key, config.path().to_owned(), port, true).await
-        }
-        StackConfig::Private(config) => {
-            let key = private_key();
-            let port = crate::process::free_port().map_err(|e| e.to_string())?;
-            start_supervised(s, http, &key, config.path().to_owned(), port, false).await
-        }
-        StackConfig::Providers(providers) => {
-            let text = synthesize(&providers).map_err(|e| format!("--stack-config: {e}"))?;
-            let key = private_key();
+        StackTarget::Supervised(target) => {
+            let (key, port, reusable) = match target.port {
+                Some(port) => (format!("port-{port}"), port, true),
+                None => {
+                    let port = crate::process::free_port().map_err(SessionError::NoFreePort)?;
+                    (private_key(), port, false)
+                }
+            };
             let dir = SessionDir::new(&s.target_dir, &key);
-            dir.create()
-                .map_err(|e| format!("cannot create {}: {e}", dir.dir.display()))?;
-            let path = dir.path("run.yaml");
-            std::fs::write(&path, text)
-                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-            let port = crate::process::free_port().map_err(|e| e.to_string())?;
-            start_supervised(s, http, &key, path, port, false).await
+            let run_yaml = match &target.run_yaml {
+                RunYaml::File(path) => path.clone(),
+                RunYaml::Text(text) => {
+                    dir.create()
+                        .map_err(|e| SessionError::io("create", &dir.dir, e))?;
+                    let path = dir.path("run.yaml");
+                    std::fs::write(&path, text).map_err(|e| SessionError::io("write", &path, e))?;
+                    path
+                }
+            };
+            start_supervised(s, target, http, dir, run_yaml, port, reusable).await
         }
     }
 }
@@ -188,15 +161,23 @@ async fn healthy(http: &reqwest::Client, base: &str) -> bool {
     probe.is_ok_and(|r| r.status().is_success())
 }
 
-fn config_hash(s: &SessionSettings, run_yaml: &Path) -> Result<String, String> {
-    let yaml =
-        std::fs::read(run_yaml).map_err(|e| format!("cannot read {}: {e}", run_yaml.display()))?;
-    let requirements =
-        std::fs::read(s.project_root.join("requirements/stack.txt")).unwrap_or_default();
+fn config_hash(
+    s: &SessionSettings,
+    target: &Supervised,
+    run_yaml: &Path,
+) -> Result<String, SessionError> {
+    let yaml = std::fs::read(run_yaml).map_err(|e| SessionError::io("read", run_yaml, e))?;
+    // The launcher's own pins: moving a pin must not reuse a stack started
+    // from the old set.
+    let requirements = std::fs::read(
+        s.project_root
+            .join(Distribution::of(target.launcher).requirements),
+    )
+    .unwrap_or_default();
     let mut h = Sha256::new();
     h.update(&yaml);
     h.update(&requirements);
-    h.update(s.launcher.as_bytes());
+    h.update(target.launcher.name().as_bytes());
     for (k, v) in &s.env {
         h.update(format!("\0{k}={v}").as_bytes());
     }
@@ -215,19 +196,19 @@ fn config_hash(s: &SessionSettings, run_yaml: &Path) -> Result<String, String> {
 
 async fn start_supervised(
     s: &SessionSettings,
+    target: &Supervised,
     http: reqwest::Client,
-    key: &str,
+    dir: SessionDir,
     run_yaml: PathBuf,
     port: u16,
     reusable: bool,
-) -> Result<LiveStack, String> {
-    let dir = SessionDir::new(&s.target_dir, key);
-    let hash = config_hash(s, &run_yaml)?;
+) -> Result<LiveStack, SessionError> {
+    let hash = config_hash(s, target, &run_yaml)?;
     let lock_dir = dir.clone();
     let lock = tokio::task::spawn_blocking(move || lock_dir.lock())
         .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| format!("cannot lock {}: {e}", dir.path("lock").display()))?;
+        .map_err(|e| SessionError::io("lock", dir.path("lock"), std::io::Error::other(e)))?
+        .map_err(|e| SessionError::io("lock", dir.path("lock"), e))?;
     let me = std::process::id();
 
     if let Some(state) = dir
@@ -238,16 +219,13 @@ async fn start_supervised(
         let ready = state.phase == Phase::Ready && healthy(&http, &base).await;
         if ready && state.config_hash == hash && reusable {
             dir.add_lease(me)
-                .map_err(|e| format!("cannot write a lease in {}: {e}", dir.dir.display()))?;
+                .map_err(|e| SessionError::io("write a lease in", &dir.dir, e))?;
             drop(lock);
             return connect(s, http, &dir, &state, false).await;
         }
         let others: Vec<u32> = dir.live_leases().into_iter().filter(|p| *p != me).collect();
         if ready && !others.is_empty() {
-            return Err(format!(
-                "port {port} is serving a stack with another configuration, in use by process(es) {others:?}; \
-                 wait for them, or use --stack-config=server:<config>:<another port>"
-            ));
+            return Err(SessionError::OtherConfigInUse { port, others });
         }
         eprintln!(
             "stack-harness: stopping the idle stack on port {port} (its configuration differs from this run's)"
@@ -267,16 +245,14 @@ async fn start_supervised(
                 http,
                 control: None,
                 lease: None,
+                process: None,
             });
         }
-        return Err(format!(
-            "port {port} is in use by something that is not a healthy Llama Stack (GET {base}/v1/health did not answer 200); \
-             stop it, or use --stack-config=server:<config>:<another port>"
-        ));
+        return Err(SessionError::PortHeld { port });
     }
 
     dir.create()
-        .map_err(|e| format!("cannot create {}: {e}", dir.dir.display()))?;
+        .map_err(|e| SessionError::io("create", &dir.dir, e))?;
     dir.clear_stop();
     let _ = std::fs::remove_file(dir.path("state.json"));
     let spec = SupervisorSpec {
@@ -284,11 +260,12 @@ async fn start_supervised(
         project_root: s.project_root.clone(),
         target_dir: s.target_dir.clone(),
         run_yaml,
+        shown: target.shown.clone(),
         port,
-        launcher: s.launcher.clone(),
+        launcher: target.launcher,
         env: s.env.clone(),
         health_timeout_secs: s.health_timeout.as_secs(),
-        mode: s.mode.to_string(),
+        mode: s.mode,
         record_dir: s.record_dir.clone(),
         proxy_recorder: s.recorder == Recorder::Proxy,
         local_model: s.local_model,
@@ -302,11 +279,12 @@ async fn start_supervised(
         .as_secs(),
     };
     let spec_path = dir.path("spec.json");
-    let json = serde_json::to_vec_pretty(&spec).map_err(|e| e.to_string())?;
+    let json = serde_json::to_vec_pretty(&spec)
+        .map_err(|e| SessionError::io("write", &spec_path, std::io::Error::other(e)))?;
     crate::atomic::write(&spec_path, &json)
-        .map_err(|e| format!("cannot write {}: {e}", spec_path.display()))?;
+        .map_err(|e| SessionError::io("write", &spec_path, e))?;
     dir.add_lease(me)
-        .map_err(|e| format!("cannot write a lease in {}: {e}", dir.dir.display()))?;
+        .map_err(|e| SessionError::io("write a lease in", &dir.dir, e))?;
 
     let state = spawn_and_wait(&dir, &spec_path)
         .await
@@ -321,11 +299,13 @@ async fn connect(
     dir: &SessionDir,
     state: &State,
     started_here: bool,
-) -> Result<LiveStack, String> {
+) -> Result<LiveStack, SessionError> {
     let base_url = state
         .base_url
         .clone()
-        .ok_or("the supervisor published no base URL")?;
+        .ok_or_else(|| SessionError::NoBaseUrl {
+            dir: dir.dir.clone(),
+        })?;
     let control = match &state.proxy_url {
         Some(url) => {
             let control = ProxyControl::with_client(url.clone(), http.clone());
@@ -334,20 +314,27 @@ async fn connect(
             control
                 .configure(s.mode, &s.record_dir, !s.under_nextest)
                 .await
-                .map_err(|e| format!("cannot set the recording mode on the proxy at {url}: {e}"))?;
+                .map_err(|source| SessionError::Proxy {
+                    url: url.clone(),
+                    source,
+                })?;
             Some(control)
         }
         None => None,
     };
-    let lease = Some(Lease {
+    let process = state.stack_pid.map(|pid| StackProcess {
+        pid,
         dir: dir.clone(),
-        started_here,
     });
     Ok(LiveStack {
         base_url,
         http,
         control,
-        lease,
+        lease: Some(Lease {
+            dir: dir.clone(),
+            started_here,
+        }),
+        process,
     })
 }
 
@@ -355,13 +342,15 @@ async fn connect(
 /// terminal signals and nextest's per-test kill do not reach it, with stdio
 /// to its log so nextest sees no leaked pipe) and waits for it to be ready,
 /// copying its log to stderr meanwhile.
-async fn spawn_and_wait(dir: &SessionDir, spec_path: &Path) -> Result<State, String> {
+async fn spawn_and_wait(dir: &SessionDir, spec_path: &Path) -> Result<State, SessionError> {
     use std::os::unix::process::CommandExt as _;
-    let exe = std::env::current_exe().map_err(|e| format!("cannot find the test binary: {e}"))?;
+    let exe = std::env::current_exe().map_err(SessionError::Spawn)?;
     let log_path = dir.path("supervisor.log");
-    let log = std::fs::File::create(&log_path)
-        .map_err(|e| format!("cannot create {}: {e}", log_path.display()))?;
-    let err_log = log.try_clone().map_err(|e| e.to_string())?;
+    let log =
+        std::fs::File::create(&log_path).map_err(|e| SessionError::io("create", &log_path, e))?;
+    let err_log = log
+        .try_clone()
+        .map_err(|e| SessionError::io("open", &log_path, e))?;
     let mut child = Command::new(exe)
         .env(SUPERVISOR_ENV, spec_path)
         .stdin(Stdio::null())
@@ -369,11 +358,10 @@ async fn spawn_and_wait(dir: &SessionDir, spec_path: &Path) -> Result<State, Str
         .stderr(err_log)
         .process_group(0)
         .spawn()
-        .map_err(|e| format!("cannot start the session supervisor: {e}"))?;
+        .map_err(SessionError::Spawn)?;
 
     let mut reader = std::io::BufReader::new(
-        std::fs::File::open(&log_path)
-            .map_err(|e| format!("cannot read {}: {e}", log_path.display()))?,
+        std::fs::File::open(&log_path).map_err(|e| SessionError::io("read", &log_path, e))?,
     );
     let started = Instant::now();
     let mut line = String::new();
@@ -404,24 +392,27 @@ async fn spawn_and_wait(dir: &SessionDir, spec_path: &Path) -> Result<State, Str
                 }
                 Phase::Failed | Phase::Stopped => {
                     let _ = child.wait();
-                    return Err(state
-                        .error
-                        .unwrap_or_else(|| "the session supervisor stopped".to_owned()));
+                    return Err(SessionError::StartFailed {
+                        message: state
+                            .error
+                            .unwrap_or_else(|| "the session supervisor stopped".to_owned()),
+                        dir: dir.dir.clone(),
+                    });
                 }
                 Phase::Starting => {}
             }
         }
         if let Ok(Some(status)) = child.try_wait() {
-            return Err(format!(
-                "the session supervisor exited ({status}) before the stack was ready; its log is {}",
-                log_path.display()
-            ));
+            return Err(SessionError::SupervisorExited {
+                status,
+                log: log_path,
+            });
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
 
-async fn stop_and_wait(dir: &SessionDir, pid: u32) {
+pub(crate) async fn stop_and_wait(dir: &SessionDir, pid: u32) {
     let _ = dir.request_stop();
     let deadline = Instant::now() + Duration::from_secs(30);
     while super::files::pid_alive(pid) && Instant::now() < deadline {

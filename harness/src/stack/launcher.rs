@@ -5,10 +5,61 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-#[derive(Debug, thiserror::Error)]
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub(crate) enum LauncherError {
-    #[error("unknown launcher `{given}`; known launchers: {}", Launcher::PRESETS.join(", "))]
+    #[error("unknown launcher `{given}`; known launchers: {}", LauncherKind::NAMES.join(", "))]
     Unknown { given: String },
+}
+
+/// Which stack project runs the server (`--launcher`): a closed set, so a
+/// name is checked once, where the option is resolved, and everything after
+/// holds a value that cannot be wrong.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum LauncherKind {
+    /// `llama stack run`, from `requirements/stack.txt`.
+    #[default]
+    LlamaStack,
+    /// `ogx run`, OGX (the renamed project), from `requirements/ogx.txt`.
+    Ogx,
+}
+
+impl LauncherKind {
+    pub(crate) const NAMES: &'static [&'static str] = &["llama-stack", "ogx"];
+
+    pub(crate) fn parse(name: &str) -> Result<LauncherKind, LauncherError> {
+        match name {
+            "llama-stack" => Ok(LauncherKind::LlamaStack),
+            "ogx" => Ok(LauncherKind::Ogx),
+            _ => Err(LauncherError::Unknown {
+                given: name.to_owned(),
+            }),
+        }
+    }
+
+    /// The name a user types: `llama-stack`, `ogx`.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            LauncherKind::LlamaStack => "llama-stack",
+            LauncherKind::Ogx => "ogx",
+        }
+    }
+
+    /// Its command line.
+    pub(crate) fn launcher(self) -> Launcher {
+        match self {
+            LauncherKind::LlamaStack => Launcher::llama_stack(),
+            LauncherKind::Ogx => Launcher::ogx(),
+        }
+    }
+}
+
+impl std::fmt::Display for LauncherKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 /// A server command line before its values are known.
@@ -25,8 +76,6 @@ pub(crate) struct Launcher {
 }
 
 impl Launcher {
-    pub(crate) const PRESETS: &'static [&'static str] = &["llama-stack", "ogx"];
-
     /// `llama stack run {config} --port {port}`.
     pub(crate) fn llama_stack() -> Self {
         Self {
@@ -49,16 +98,6 @@ impl Launcher {
                 .map(str::to_owned)
                 .to_vec(),
             env: vec![("OGX_CONFIG_DIR".to_owned(), "{state}/ogx".to_owned())],
-        }
-    }
-
-    pub(crate) fn preset(name: &str) -> Result<Self, LauncherError> {
-        match name {
-            "llama-stack" => Ok(Self::llama_stack()),
-            "ogx" => Ok(Self::ogx()),
-            _ => Err(LauncherError::Unknown {
-                given: name.to_owned(),
-            }),
         }
     }
 
@@ -114,7 +153,7 @@ mod tests {
 
     #[test]
     fn llama_stack_runs_the_config_on_the_port() {
-        let l = Launcher::preset("llama-stack").unwrap();
+        let l = LauncherKind::LlamaStack.launcher();
         assert_eq!(
             l.program(Path::new("/v/bin")),
             PathBuf::from("/v/bin/llama")
@@ -131,7 +170,7 @@ mod tests {
 
     #[test]
     fn ogx_is_insecure_and_keeps_its_state_in_the_session() {
-        let l = Launcher::preset("ogx").unwrap();
+        let l = LauncherKind::Ogx.launcher();
         assert_eq!(
             strings(l.args(Path::new("c.yaml"), 9000)),
             ["run", "c.yaml", "--port", "9000", "--insecure"]
@@ -158,9 +197,12 @@ mod tests {
     }
 
     #[test]
-    fn an_unknown_preset_lists_the_known_ones() {
+    fn an_unknown_launcher_lists_the_known_ones() {
+        for kind in [LauncherKind::LlamaStack, LauncherKind::Ogx] {
+            assert_eq!(LauncherKind::parse(kind.name()), Ok(kind));
+        }
         assert_eq!(
-            Launcher::preset("llama").unwrap_err().to_string(),
+            LauncherKind::parse("llama").unwrap_err().to_string(),
             "unknown launcher `llama`; known launchers: llama-stack, ogx"
         );
     }

@@ -8,3 +8,5 @@ pub(crate) mod run_yaml;
 pub(crate) mod launcher;
 pub(crate) mod provision;
 pub(crate) mod server;
+// A run's stack options, checked before anything starts.
+pub(crate) mod target;

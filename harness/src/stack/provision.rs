@@ -9,14 +9,15 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
+use super::launcher::LauncherKind;
 use crate::process::Progress;
 use crate::python::{self, PythonError, Venv, VenvSpec};
 
 /// What to install for a launcher, and how to recognise it installed.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct Distribution {
-    /// The launcher preset that runs it (`--launcher`).
-    pub launcher: &'static str,
+    /// The launcher that runs it (`--launcher`).
+    pub launcher: LauncherKind,
     pub label: &'static str,
     /// The committed, fully pinned requirements, relative to the project root.
     pub requirements: &'static str,
@@ -31,7 +32,7 @@ pub(crate) struct Distribution {
 
 pub(crate) const DISTRIBUTIONS: &[Distribution] = &[
     Distribution {
-        launcher: "llama-stack",
+        launcher: LauncherKind::LlamaStack,
         label: "Llama Stack",
         requirements: STACK_REQUIREMENTS,
         venv: "venv",
@@ -40,7 +41,7 @@ pub(crate) const DISTRIBUTIONS: &[Distribution] = &[
         version: "0.7.3",
     },
     Distribution {
-        launcher: "ogx",
+        launcher: LauncherKind::Ogx,
         label: "OGX",
         requirements: "requirements/ogx.txt",
         venv: "ogx-venv",
@@ -103,17 +104,24 @@ pub(crate) struct StackInstall {
     pub tiktoken_cache: PathBuf,
 }
 
-/// Provisions the distribution the launcher runs (Llama Stack for an
-/// unknown name) under `project_root` (milliseconds when nothing changed).
+impl Distribution {
+    /// What `launcher` runs.
+    pub(crate) fn of(launcher: LauncherKind) -> &'static Distribution {
+        match launcher {
+            LauncherKind::LlamaStack => &DISTRIBUTIONS[0],
+            LauncherKind::Ogx => &DISTRIBUTIONS[1],
+        }
+    }
+}
+
+/// Provisions the distribution the launcher runs under `project_root`
+/// (milliseconds when nothing changed).
 pub(crate) fn ensure_stack(
     project_root: &Path,
-    launcher: &str,
+    launcher: LauncherKind,
     progress: &Progress,
 ) -> Result<StackInstall, ProvisionError> {
-    let d = DISTRIBUTIONS
-        .iter()
-        .find(|d| d.launcher == launcher)
-        .unwrap_or(&DISTRIBUTIONS[0]);
+    let d = Distribution::of(launcher);
     let requirements = project_root.join(d.requirements);
     if !requirements.is_file() {
         return Err(ProvisionError::NoRequirements {
@@ -233,6 +241,13 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_launcher_has_its_own_distribution() {
+        for kind in [LauncherKind::LlamaStack, LauncherKind::Ogx] {
+            assert_eq!(Distribution::of(kind).launcher, kind);
+        }
+    }
+
+    #[test]
     fn the_version_comes_from_the_dist_info_not_a_lookalike() {
         let dir = tempfile::tempdir().unwrap();
         fs::create_dir_all(dir.path().join("llama_stack_api-0.7.3.dist-info")).unwrap();
@@ -247,7 +262,8 @@ mod tests {
     #[test]
     fn a_missing_requirements_file_says_how_to_restore_it() {
         let dir = tempfile::tempdir().unwrap();
-        let err = ensure_stack(dir.path(), "llama-stack", &Progress::silent()).unwrap_err();
+        let err =
+            ensure_stack(dir.path(), LauncherKind::LlamaStack, &Progress::silent()).unwrap_err();
         assert_eq!(
             err.to_string(),
             format!(
@@ -256,7 +272,7 @@ mod tests {
                 dir.path().display()
             )
         );
-        let err = ensure_stack(dir.path(), "ogx", &Progress::silent()).unwrap_err();
+        let err = ensure_stack(dir.path(), LauncherKind::Ogx, &Progress::silent()).unwrap_err();
         assert_eq!(
             err.to_string(),
             format!(

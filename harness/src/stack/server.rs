@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::launcher::Launcher;
-use crate::process::{self, DEFAULT_GRACE, Probe, ProcessError, Progress, Service, Spawn};
+use crate::process::{self, DEFAULT_GRACE, OwnedProcess, Probe, ProcessError, Progress, Spawn};
 
 /// How long a stack may take to answer `/v1/health` (it is ~7 s here; a
 /// cold first start after provisioning compiles bytecode and takes longer).
@@ -102,7 +102,7 @@ impl ServerOptions {
 /// A running stack server we started. Dropping it stops it.
 #[derive(Debug)]
 pub(crate) struct StackServer {
-    service: Service,
+    process: OwnedProcess,
     base_url: String,
 }
 
@@ -164,14 +164,17 @@ impl StackServer {
             options.run_yaml.display(),
             options.log.display()
         ));
-        let mut service = process::spawn(&spec)?;
+        let mut child = process::spawn(&spec)?;
         let took =
-            service.wait_until_ok(&format!("{base_url}/v1/health"), options.deadline, progress)?;
+            child.wait_until_ok(&format!("{base_url}/v1/health"), options.deadline, progress)?;
         progress.say(format!(
             "Llama Stack is healthy on {base_url} after {:.1} s",
             took.as_secs_f64()
         ));
-        Ok(Self { service, base_url })
+        Ok(Self {
+            process: child,
+            base_url,
+        })
     }
 
     /// `http://127.0.0.1:<port>`, without `/v1`.
@@ -181,16 +184,21 @@ impl StackServer {
 
     /// The server's pid, which is also its process group id.
     pub(crate) fn pid(&self) -> u32 {
-        self.service.pid()
+        self.process.pid()
     }
 
     pub(crate) fn log_path(&self) -> &Path {
-        self.service.log_path()
+        self.process.log_path()
+    }
+
+    /// How the server ended, once it has ended on its own.
+    pub(crate) fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.process.exit_status().ok().flatten()
     }
 
     /// SIGTERM to its process group, SIGKILL after 5 s.
     pub(crate) fn stop(&mut self) -> Result<(), ServerError> {
-        Ok(self.service.stop(DEFAULT_GRACE)?)
+        Ok(self.process.stop(DEFAULT_GRACE)?)
     }
 }
 

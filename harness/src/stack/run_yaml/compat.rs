@@ -29,10 +29,6 @@ const RUN_CONFIGS: &str = "run-configs";
 /// CI checkouts, which have no local branch.
 const BASE: &str = "main";
 const BASE_REFS: [&str; 2] = ["refs/heads/main", "refs/remotes/origin/main"];
-/// The environment configs are loaded with: what the harness itself sets for
-/// the stack, nothing from this machine, so the verdict is the same anywhere.
-const HOME: &str = "/home/user";
-const STATE_DIR: &str = "/home/user/.stack-harness/state";
 /// What an upstream URL variable holds when the harness runs a config: the
 /// address of its record/replay proxy (this one is never contacted).
 const PROXY_URL: &str = "http://127.0.0.1:9/v1";
@@ -144,12 +140,10 @@ pub(crate) struct Assessment {
     pub(crate) notes: Vec<String>,
 }
 
+/// The environment configs are loaded with: what the harness itself sets for
+/// the stack, nothing from this machine, so the verdict is the same anywhere.
 fn harness_env(name: &str) -> Option<String> {
-    match name {
-        "HOME" => Some(HOME.to_owned()),
-        "SQLITE_STORE_DIR" => Some(STATE_DIR.to_owned()),
-        _ => None,
-    }
+    super::harness_provided(name).map(str::to_owned)
 }
 
 /// Loads a config as the harness would, twice: as written (with only what

@@ -30,6 +30,19 @@ use super::node::{Kind, Node};
 /// Looks up an environment variable; `None` when unset.
 pub(crate) type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
 
+/// Variables the harness itself sets for the stack (its home and state
+/// directories), with the value a run.yaml is checked with before a session
+/// exists: a config may require them (`${env.SQLITE_STORE_DIR}`, no default)
+/// and must still load when a run is planned.
+pub(crate) fn harness_provided(name: &str) -> Option<&'static str> {
+    match name {
+        "HOME" => Some("/home/user"),
+        "SQLITE_STORE_DIR" => Some("/home/user/.stack-harness/state"),
+        "FILES_STORAGE_DIR" => Some("/home/user/.stack-harness/state/files"),
+        _ => None,
+    }
+}
+
 /// Keys whose empty value drops a registered resource (stack.py `RESOURCE_ID_FIELDS`).
 const RESOURCE_ID_FIELDS: [&str; 6] = [
     "vector_store_id",

@@ -25,7 +25,7 @@ use std::path::Path;
 
 use serde_json::{Map, Value};
 
-pub(crate) use self::env::Env;
+pub(crate) use self::env::{Env, harness_provided};
 pub(crate) use self::error::{Issue, Problem, RunYamlError};
 pub(crate) use self::model::*;
 use self::node::{Kind, Node};

@@ -1,0 +1,429 @@
+//! A trial's outcome, decided in one place from everything that happened
+//! while it ran: how its body ended, the replay misses and upstream
+//! failures its requests caused, the stack's health, and its `xfail`.
+//!
+//! ```text
+//! stack died / unreachable / not started ──> failed (the stack's fault, named)
+//! timed out ───────────────────────────────> failed (never expected)
+//! a miss or upstream failure ──────────────> failed (never expected)
+//! skipped ─────────────────────────────────> ignored, with its reason
+//! passed ──── xfail? ──yes──> failed ("passed: remove the mark")
+//!               └─no───> passed
+//! failed ──── xfail matches its failure? ──yes──> ignored ("xfail: reason")
+//!               └─no (or no xfail)──> failed, with the real cause
+//! ```
+//!
+//! [`decide`] is pure, so every combination is pinned by the table below.
+
+use std::time::Duration;
+
+use crate::report::Outcome;
+
+/// What an `xfail` expects: the failure must match every part given.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Expectation<'a> {
+    /// The stack bug or model limit behind it.
+    pub reason: &'a str,
+    /// The test fails on an HTTP answer with this status.
+    pub status: Option<u16>,
+    /// The failure's text contains this.
+    pub contains: Option<&'a str>,
+}
+
+impl Expectation<'_> {
+    fn matches(&self, failure: &Failure) -> bool {
+        failure.cause == Cause::Test
+            && self.status.is_none_or(|s| failure.status == Some(s))
+            && self.contains.is_none_or(|c| failure.text.contains(c))
+    }
+
+    /// `status 400 and text containing "…"`, for messages.
+    fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(status) = self.status {
+            parts.push(format!("an HTTP {status} answer"));
+        }
+        if let Some(text) = self.contains {
+            parts.push(format!("a failure containing {text:?}"));
+        }
+        parts.join(" and ")
+    }
+}
+
+/// Who a failure belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Cause {
+    /// The test's own assertion or request: an xfail may expect it.
+    Test,
+    /// The stack died, could not be reached, or never started: never
+    /// expected, whatever the test is marked.
+    Stack,
+}
+
+/// A failed test body, classified.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Failure {
+    /// The failure as the user reads it (the error chain, or the panic).
+    pub text: String,
+    /// The status of the HTTP answer the test failed on, if it failed on one.
+    pub status: Option<u16>,
+    pub cause: Cause,
+}
+
+/// How the test body ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Ended {
+    Passed,
+    Failed(Failure),
+    /// A runtime skip (`harness::skip`), with its reason.
+    Skipped(String),
+    TimedOut(Duration),
+}
+
+/// Everything that happened while one trial ran.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Observed {
+    pub ended: Ended,
+    /// The failures its traffic caused: replay misses, upstream errors.
+    pub traffic: Vec<String>,
+    /// The stack died while it ran: how, with its log tail.
+    pub stack_died: Option<String>,
+}
+
+/// The outcome of a trial. `header` is libtest's first failure line,
+/// `thread '<name>' panicked at <file>:<line>:1:`, which IDEs look for.
+pub(crate) fn decide(observed: Observed, xfail: Option<Expectation<'_>>, header: &str) -> Outcome {
+    let failed = |body: String| Outcome::Failed {
+        message: format!("{header}\n{body}"),
+    };
+    let own = match &observed.ended {
+        Ended::Failed(f) => Some(f.text.as_str()),
+        _ => None,
+    };
+    let with_traffic = |mut body: String| {
+        for text in &observed.traffic {
+            body.push_str("\n\n");
+            body.push_str(text);
+        }
+        body
+    };
+
+    if let Some(death) = &observed.stack_died {
+        let mut body = death.clone();
+        if let Some(own) = own.filter(|o| !o.contains(death.as_str())) {
+            body.push_str(&format!("\n\nthe test's own failure:\n{own}"));
+        }
+        return failed(with_traffic(body));
+    }
+    if let Ended::TimedOut(deadline) = observed.ended {
+        return failed(with_traffic(format!(
+            "the test did not finish within {} s and was stopped (raise it with --test-timeout or `timeout = SECS` on the test)",
+            deadline.as_secs()
+        )));
+    }
+    if let Ended::Failed(f) = &observed.ended
+        && f.cause == Cause::Stack
+    {
+        return failed(with_traffic(f.text.clone()));
+    }
+    if !observed.traffic.is_empty() {
+        let mut body = match (&observed.ended, own) {
+            (_, Some(own)) => own.to_owned(),
+            (Ended::Skipped(reason), _) => {
+                format!("the test skipped itself ({reason}), but its requests failed:")
+            }
+            _ => "the test passed, but its requests did not all get a recorded answer:".to_owned(),
+        };
+        if let Some(x) = xfail {
+            body.push_str(&format!(
+                "\n\n(the test is marked xfail, \"{}\"; a replay miss or an upstream failure is never the expected failure)",
+                x.reason
+            ));
+        }
+        return failed(with_traffic(body));
+    }
+    match (observed.ended, xfail) {
+        (Ended::Skipped(reason), _) => Outcome::Ignored {
+            reason: Some(reason),
+        },
+        (Ended::Passed, None) => Outcome::Passed,
+        (Ended::Passed, Some(x)) => failed(format!(
+            "the test is marked xfail (\"{}\") but passed: the stack may have been fixed; remove the mark",
+            x.reason
+        )),
+        (Ended::Failed(f), Some(x)) if x.matches(&f) => Outcome::Ignored {
+            reason: Some(format!("xfail: {}", x.reason)),
+        },
+        (Ended::Failed(f), Some(x)) => failed(format!(
+            "{}\n\nthe test is marked xfail (\"{}\") expecting {}, but it failed otherwise",
+            f.text,
+            x.reason,
+            x.describe()
+        )),
+        (Ended::Failed(f), None) => failed(f.text),
+        (Ended::TimedOut(_), _) => unreachable!("handled above"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEADER: &str = "thread 't' panicked at tests/t.rs:3:1:";
+    const XFAIL_400: Expectation<'static> = Expectation {
+        reason: "bug 1",
+        status: Some(400),
+        contains: None,
+    };
+    const XFAIL_TEXT: Expectation<'static> = Expectation {
+        reason: "bug 2",
+        status: None,
+        contains: Some("[DONE]"),
+    };
+    const XFAIL_BOTH: Expectation<'static> = Expectation {
+        reason: "bug 3",
+        status: Some(500),
+        contains: Some("json_schema"),
+    };
+
+    fn own(text: &str, status: Option<u16>) -> Ended {
+        Ended::Failed(Failure {
+            text: text.to_owned(),
+            status,
+            cause: Cause::Test,
+        })
+    }
+
+    fn run(
+        ended: Ended,
+        traffic: &[&str],
+        died: Option<&str>,
+        xfail: Option<Expectation<'_>>,
+    ) -> Outcome {
+        decide(
+            Observed {
+                ended,
+                traffic: traffic.iter().map(|t| (*t).to_owned()).collect(),
+                stack_died: died.map(str::to_owned),
+            },
+            xfail,
+            HEADER,
+        )
+    }
+
+    fn failed(body: &str) -> Outcome {
+        Outcome::Failed {
+            message: format!("{HEADER}\n{body}"),
+        }
+    }
+
+    fn xfailed(reason: &str) -> Outcome {
+        Outcome::Ignored {
+            reason: Some(format!("xfail: {reason}")),
+        }
+    }
+
+    #[test]
+    fn a_pass_passes_and_an_xfail_that_passes_fails() {
+        assert_eq!(run(Ended::Passed, &[], None, None), Outcome::Passed);
+        assert_eq!(
+            run(Ended::Passed, &[], None, Some(XFAIL_400)),
+            failed(
+                "the test is marked xfail (\"bug 1\") but passed: the stack may have been fixed; remove the mark"
+            )
+        );
+    }
+
+    #[test]
+    fn an_own_failure_fails_unless_the_xfail_names_it() {
+        let answer_400 = || own("GET /v1/x answered 400 instead of 404: {}", Some(400));
+        assert_eq!(
+            run(answer_400(), &[], None, None),
+            failed("GET /v1/x answered 400 instead of 404: {}")
+        );
+        assert_eq!(
+            run(answer_400(), &[], None, Some(XFAIL_400)),
+            xfailed("bug 1")
+        );
+        // Another status is not the expected failure.
+        assert_eq!(
+            run(own("answered 500", Some(500)), &[], None, Some(XFAIL_400)),
+            failed(
+                "answered 500\n\nthe test is marked xfail (\"bug 1\") expecting an HTTP 400 answer, but it failed otherwise"
+            )
+        );
+        // A failure that is no HTTP answer at all does not match a status.
+        assert_eq!(
+            run(own("no `choices` list", None), &[], None, Some(XFAIL_400)),
+            failed(
+                "no `choices` list\n\nthe test is marked xfail (\"bug 1\") expecting an HTTP 400 answer, but it failed otherwise"
+            )
+        );
+        assert_eq!(
+            run(
+                own("no [DONE] at the end", None),
+                &[],
+                None,
+                Some(XFAIL_TEXT)
+            ),
+            xfailed("bug 2")
+        );
+        assert_eq!(
+            run(own("a panic", None), &[], None, Some(XFAIL_TEXT)),
+            failed(
+                "a panic\n\nthe test is marked xfail (\"bug 2\") expecting a failure containing \"[DONE]\", but it failed otherwise"
+            )
+        );
+        // Both parts given: both must hold.
+        assert_eq!(
+            run(
+                own("answered 500: json_schema unsupported", Some(500)),
+                &[],
+                None,
+                Some(XFAIL_BOTH)
+            ),
+            xfailed("bug 3")
+        );
+        assert!(matches!(
+            run(
+                own("answered 500: out of memory", Some(500)),
+                &[],
+                None,
+                Some(XFAIL_BOTH)
+            ),
+            Outcome::Failed { .. }
+        ));
+        assert!(matches!(
+            run(
+                own("answered 400: json_schema", Some(400)),
+                &[],
+                None,
+                Some(XFAIL_BOTH)
+            ),
+            Outcome::Failed { .. }
+        ));
+    }
+
+    #[test]
+    fn a_miss_fails_the_test_whatever_else_happened() {
+        let miss = "stack-harness: no recording for POST /v1/chat/completions";
+        let passed_with_miss = format!(
+            "the test passed, but its requests did not all get a recorded answer:\n\n{miss}"
+        );
+        assert_eq!(
+            run(Ended::Passed, &[miss], None, None),
+            failed(&passed_with_miss)
+        );
+        // An xfail hides no miss, matching or not.
+        let hidden = format!(
+            "answered 400\n\n(the test is marked xfail, \"bug 1\"; a replay miss or an upstream failure is never the expected failure)\n\n{miss}"
+        );
+        assert_eq!(
+            run(
+                own("answered 400", Some(400)),
+                &[miss],
+                None,
+                Some(XFAIL_400)
+            ),
+            failed(&hidden)
+        );
+        assert!(matches!(
+            run(Ended::Passed, &[miss], None, Some(XFAIL_400)),
+            Outcome::Failed { .. }
+        ));
+        assert_eq!(
+            run(own("answered 404", Some(404)), &[miss], None, None),
+            failed(&format!("answered 404\n\n{miss}"))
+        );
+        assert_eq!(
+            run(Ended::Skipped("no judge".into()), &[miss], None, None),
+            failed(&format!(
+                "the test skipped itself (no judge), but its requests failed:\n\n{miss}"
+            ))
+        );
+    }
+
+    #[test]
+    fn a_timeout_fails_even_under_xfail() {
+        let text = "the test did not finish within 5 s and was stopped (raise it with --test-timeout or `timeout = SECS` on the test)";
+        assert_eq!(
+            run(Ended::TimedOut(Duration::from_secs(5)), &[], None, None),
+            failed(text)
+        );
+        assert_eq!(
+            run(
+                Ended::TimedOut(Duration::from_secs(5)),
+                &[],
+                None,
+                Some(XFAIL_TEXT)
+            ),
+            failed(text)
+        );
+        assert_eq!(
+            run(
+                Ended::TimedOut(Duration::from_secs(5)),
+                &["miss"],
+                None,
+                None
+            ),
+            failed(&format!("{text}\n\nmiss"))
+        );
+    }
+
+    #[test]
+    fn a_dead_or_unreachable_stack_fails_even_under_xfail_and_is_named() {
+        let death = "the Llama Stack server died (signal: 9 (SIGKILL)); the last lines of `stack.log`:\nINFO ...";
+        for xfail in [None, Some(XFAIL_400), Some(XFAIL_TEXT)] {
+            assert_eq!(run(Ended::Passed, &[], Some(death), xfail), failed(death));
+            assert_eq!(
+                run(own("connection refused", None), &[], Some(death), xfail),
+                failed(&format!(
+                    "{death}\n\nthe test's own failure:\nconnection refused"
+                ))
+            );
+            let unreachable = Ended::Failed(Failure {
+                text: "the Llama Stack server at http://127.0.0.1:1 could not be reached: refused"
+                    .into(),
+                status: None,
+                cause: Cause::Stack,
+            });
+            assert_eq!(
+                run(unreachable, &[], None, xfail),
+                failed(
+                    "the Llama Stack server at http://127.0.0.1:1 could not be reached: refused"
+                )
+            );
+        }
+        // The own failure is not repeated when it already names the death.
+        assert_eq!(
+            run(
+                own(&format!("{death}\n\nCaused by: refused"), None),
+                &[],
+                Some(death),
+                None
+            ),
+            failed(death)
+        );
+        assert_eq!(
+            run(Ended::Passed, &["miss"], Some(death), None),
+            failed(&format!("{death}\n\nmiss"))
+        );
+    }
+
+    #[test]
+    fn a_skip_is_ignored_with_its_reason() {
+        for xfail in [None, Some(XFAIL_400)] {
+            assert_eq!(
+                run(
+                    Ended::Skipped("no vision model here".into()),
+                    &[],
+                    None,
+                    xfail
+                ),
+                Outcome::Ignored {
+                    reason: Some("no vision model here".into())
+                }
+            );
+        }
+    }
+}

@@ -1,0 +1,145 @@
+//! Session services: what the supervisor starts so the stack can run — the
+//! local model server, the record/replay proxy, and what a run-config
+//! variant asks for (a database, a token issuer, a vector store server) —
+//! and the stack itself, all as one kind of thing, [`Service`].
+//!
+//! ```text
+//! plan(spec, run.yaml) -> [service, ..., stack]
+//! provision each (once per machine, cached under .stack/)
+//! start each in order; each adds the ${env.X} values it hands the stack
+//! watch all: one that dies ends the session, named with its log tail
+//! stop in reverse order (process groups, awaited)
+//! ```
+//!
+//! Which services a session has follows from its spec and its run.yaml, so a
+//! user still types only `--stack-config`.
+
+mod model;
+mod proxy;
+mod stack;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::SupervisorSpec;
+use crate::local_model::LocalModelError;
+use crate::process::Progress;
+use crate::record::RecordError;
+use crate::stack::provision::ProvisionError;
+use crate::stack::run_yaml::RunConfig;
+use crate::stack::server::ServerError;
+
+pub(crate) use stack::StackService;
+
+/// The `${env.X}` values the stack is started with, built up service by
+/// service: a later service may read and override what an earlier one set
+/// (the proxy replaces the model's URLs with its own).
+pub(crate) type StackEnv = BTreeMap<String, String>;
+
+/// What every service is given.
+pub(crate) struct Context<'a> {
+    pub spec: &'a SupervisorSpec,
+    /// The run.yaml as the test process validated it: which providers and
+    /// stores exist, whatever the values of its variables.
+    pub config: &'a RunConfig,
+    pub session_dir: &'a Path,
+    pub progress: &'a Progress,
+    /// For services that run inside the supervisor (the proxy): start and
+    /// stop are called off the runtime, so they may block on it.
+    pub runtime: tokio::runtime::Handle,
+}
+
+/// One thing a session runs.
+pub(crate) trait Service: Send {
+    /// `local model`, `proxy`, `stack`: in progress lines, errors, `sessions`.
+    fn name(&self) -> &'static str;
+
+    /// Installs what it needs, once per machine (cached under `.stack/`);
+    /// fast when nothing changed. Runs before any service starts, so a
+    /// failed install starts nothing.
+    fn provision(&mut self, _cx: &Context<'_>) -> Result<(), ServiceError> {
+        Ok(())
+    }
+
+    /// Starts it and waits until it is ready; adds to `env` what it hands
+    /// the stack.
+    fn start(&mut self, cx: &Context<'_>, env: &mut StackEnv) -> Result<Running, ServiceError>;
+
+    /// How it ended, once it has stopped on its own.
+    fn exited(&mut self) -> Option<Exit>;
+
+    /// Stops it and waits until it is gone; stopping twice is harmless.
+    fn stop(&mut self, progress: &Progress);
+}
+
+/// A started service, as `sessions` shows it and the orphan proofs count it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Running {
+    pub name: String,
+    /// Its process groups (none for a service inside the supervisor).
+    pub pids: Vec<u32>,
+    /// Where it listens.
+    pub address: Option<String>,
+    pub log: Option<PathBuf>,
+}
+
+/// A service that stopped on its own.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Exit {
+    /// One line: `the Llama Stack server died (signal: 9 (SIGKILL))`.
+    pub headline: String,
+    /// The log whose tail tells why.
+    pub log: Option<PathBuf>,
+}
+
+impl Exit {
+    /// The headline with the log's last lines.
+    pub(crate) fn describe(&self) -> String {
+        match &self.log {
+            Some(log) => format!(
+                "{}; the last lines of `{}`:\n{}",
+                self.headline,
+                log.display(),
+                crate::process::log_tail(log, crate::process::LOG_TAIL_LINES)
+            ),
+            None => self.headline.clone(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ServiceError {
+    #[error(transparent)]
+    LocalModel(#[from] LocalModelError),
+    #[error(transparent)]
+    Provision(#[from] ProvisionError),
+    #[error(transparent)]
+    Server(#[from] ServerError),
+    #[error(transparent)]
+    Record(#[from] RecordError),
+    #[error("{var}: the upstream URL of provider `{provider}` is not a URL: {source}")]
+    UpstreamUrl {
+        var: String,
+        provider: String,
+        source: url::ParseError,
+    },
+    #[error(
+        "the stack's SQL stores were still not ready 60 s after start-up (GET {url} answered 500); see `{}`",
+        log.display()
+    )]
+    StoresNotReady { url: String, log: PathBuf },
+}
+
+/// The services a session runs before its stack, in the order they start.
+pub(crate) fn plan(spec: &SupervisorSpec) -> Vec<Box<dyn Service>> {
+    let mut services: Vec<Box<dyn Service>> = Vec::new();
+    if spec.local_model {
+        services.push(Box::new(model::LocalModelService::default()));
+    }
+    if spec.proxy_recorder {
+        services.push(Box::new(proxy::ProxyService::default()));
+    }
+    services
+}

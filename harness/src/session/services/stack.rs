@@ -1,0 +1,133 @@
+//! The Llama Stack server, the system under test, as the session's last
+//! service: provisioned from the launcher's pinned requirements, started
+//! with everything the other services handed it, ready once its health
+//! endpoint and its SQL stores answer.
+
+use std::time::Duration;
+
+use super::{Context, Exit, Running, Service, ServiceError, StackEnv};
+use crate::process::{Probe, Progress, probe};
+use crate::stack::provision::{StackInstall, ensure_stack};
+use crate::stack::server::{ServerOptions, StackServer};
+
+#[derive(Default)]
+pub(crate) struct StackService {
+    install: Option<StackInstall>,
+    server: Option<StackServer>,
+}
+
+impl StackService {
+    /// The started server's address, pid and installed version.
+    pub(crate) fn server(&self) -> Option<&StackServer> {
+        self.server.as_ref()
+    }
+
+    pub(crate) fn version(&self) -> Option<&str> {
+        self.install.as_ref().map(|i| i.version.as_str())
+    }
+}
+
+impl Service for StackService {
+    fn name(&self) -> &'static str {
+        "stack"
+    }
+
+    fn provision(&mut self, cx: &Context<'_>) -> Result<(), ServiceError> {
+        self.install = Some(ensure_stack(
+            &cx.spec.project_root,
+            cx.spec.launcher,
+            cx.progress,
+        )?);
+        Ok(())
+    }
+
+    fn start(&mut self, cx: &Context<'_>, env: &mut StackEnv) -> Result<Running, ServiceError> {
+        let spec = cx.spec;
+        if !spec.proxy_recorder {
+            // The stack's own recorder: it reads these at start-up.
+            env.insert(
+                "LLAMA_STACK_TEST_INFERENCE_MODE".into(),
+                spec.mode.to_string(),
+            );
+            env.insert(
+                "LLAMA_STACK_TEST_RECORDING_DIR".into(),
+                spec.record_dir.display().to_string(),
+            );
+            env.insert("LLAMA_STACK_TEST_STACK_CONFIG_TYPE".into(), "server".into());
+        }
+        let install = match &self.install {
+            Some(install) => install.clone(),
+            None => ensure_stack(&spec.project_root, spec.launcher, cx.progress)?,
+        };
+        let mut options = ServerOptions::new(
+            &spec.project_root,
+            &install.venv.dir.join("bin"),
+            &spec.run_yaml,
+            &spec.shown,
+            spec.port,
+        );
+        options.launcher = spec.launcher.launcher();
+        // The stack gets a clean environment (see `process::spawn`) plus
+        // these: the harness's own variables never reach it.
+        options.env = env.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        options.state_dir = cx.session_dir.join("state");
+        options.log = cx.session_dir.join("stack.log");
+        options.tiktoken_cache = Some(install.tiktoken_cache.clone());
+        options.deadline = Duration::from_secs(spec.health_timeout_secs);
+        let server = StackServer::start(&options, cx.progress)?;
+        sql_stores_ready(&server)?;
+        let running = Running {
+            name: self.name().to_owned(),
+            pids: vec![server.pid()],
+            address: Some(server.base_url().to_owned()),
+            log: Some(server.log_path().to_owned()),
+        };
+        self.install = Some(install);
+        self.server = Some(server);
+        Ok(running)
+    }
+
+    fn exited(&mut self) -> Option<Exit> {
+        let server = self.server.as_mut()?;
+        let status = server.exited()?;
+        Some(Exit {
+            headline: format!("the Llama Stack server died ({status})"),
+            log: Some(server.log_path().to_owned()),
+        })
+    }
+
+    fn stop(&mut self, progress: &Progress) {
+        if let Some(mut server) = self.server.take() {
+            progress.say("stopping the Llama Stack server");
+            let _ = server.stop();
+        }
+    }
+}
+
+/// Waits until the stack's SQL stores answer. llama-stack 0.7.3 reports
+/// healthy before it has created its tables, so the first requests that
+/// touch them fail with "no such table" (500). Looking up a conversation
+/// that cannot exist answers 404 once the tables are there (and 404 too in
+/// a config without conversations).
+fn sql_stores_ready(server: &StackServer) -> Result<(), ServiceError> {
+    let url = format!(
+        "{}/v1/conversations/conv_{}",
+        server.base_url(),
+        "0".repeat(48)
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        match probe(&url, Duration::from_secs(5)) {
+            Probe::Status(500) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            Probe::Status(500) => {
+                return Err(ServiceError::StoresNotReady {
+                    url,
+                    log: server.log_path().to_owned(),
+                });
+            }
+            _ => return Ok(()),
+        }
+    }
+}
