@@ -2,16 +2,19 @@
 //! [`StackConfig`].
 //!
 //! ```text
-//! server:<config>[:<port>]   start the stack on <port> (8321), or reuse a healthy one there
+//! server:<config>[::<run file>][:<port>]
+//!                            start the stack on <port> (8321), or reuse a healthy one there
 //! http(s)://host:port        use a running stack as is, start nothing
-//! <config> | <path>          a private stack on a free port, never reused
+//! <config>[::<run file>] | <path>
+//!                            a private stack on a free port, never reused
 //! api=provider[,api=provider...]
 //!                            a private stack on a run.yaml synthesised from the pairs
 //! ```
 //!
 //! `<config>` is `run-configs/<config>/run.yaml` if that exists, else a path
 //! to a run.yaml (or to a directory holding one), relative to the working
-//! directory. Providers resolve like `llama stack run --providers`: the exact
+//! directory. `<config>::<run file>` picks a variant beside it,
+//! `run-configs/<config>/<run file>` (`ci-tests::run-with-postgres-store.yaml`). Providers resolve like `llama stack run --providers`: the exact
 //! type, else `inline::<name>`, else `remote::<name>`; `?key=value&...` after
 //! a provider sets config keys.
 
@@ -25,7 +28,10 @@ pub(crate) const DEFAULT_STACK_CONFIG: &str = "server:ci-tests";
 /// The stack's own default port (`server.port`, `LLAMA_STACK_PORT`).
 pub(crate) const DEFAULT_PORT: u16 = 8321;
 
-const FORMS: &str = "`server:<config>[:<port>]`, `http(s)://<host>:<port>`, `<config>` or a path to a run.yaml, or `api=provider,...`";
+const FORMS: &str = "`server:<config>[::<run file>][:<port>]`, `http(s)://<host>:<port>`, `<config>[::<run file>]` or a path to a run.yaml, or `api=provider,...`";
+
+/// The run.yaml of a named config when no `::<run file>` is given.
+const DEFAULT_RUN_FILE: &str = "run.yaml";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum StackConfig {
@@ -44,8 +50,13 @@ pub(crate) enum StackConfig {
 /// Where a run.yaml comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum ConfigSource {
-    /// `run-configs/<name>/run.yaml`.
-    Named { name: String, path: PathBuf },
+    /// `run-configs/<name>/run.yaml`, or `run-configs/<name>/<variant>`.
+    Named {
+        name: String,
+        /// The `::<run file>`, when not `run.yaml`.
+        variant: Option<String>,
+        path: PathBuf,
+    },
     /// A file given by path.
     Path(PathBuf),
 }
@@ -109,6 +120,21 @@ pub(crate) enum StackConfigError {
         known: Vec<String>,
         suggestion: Option<String>,
     },
+    #[error(
+        "config `{config}` has no run file `{file}`; its run files: {}{}",
+        if known.is_empty() { "none".to_owned() } else { known.join(", ") },
+        suggestion.as_ref().map(|s| format!(" (did you mean `{s}`?)")).unwrap_or_default()
+    )]
+    UnknownRunFile {
+        config: String,
+        file: String,
+        known: Vec<String>,
+        suggestion: Option<String>,
+    },
+    #[error(
+        "missing run file after `{spec}`; write `{config}::<run file>`, e.g. `{config}::run.yaml`"
+    )]
+    MissingRunFile { spec: String, config: String },
     #[error("`{item}` in `{spec}` names no api; expected `api=provider`, e.g. `inference={item}`")]
     BareProvider { spec: String, item: String },
     #[error("missing provider in `{item}`; expected `api=provider`, e.g. `{item}remote::vllm`")]
@@ -163,13 +189,15 @@ impl StackConfig {
         if spec.contains('=') && !Path::new(spec).is_file() {
             return parse_providers(spec).map(StackConfig::Providers);
         }
-        if spec.contains("::") {
+        if let Some((config, file)) = spec.split_once("::")
+            && (config == "inline" || config == "remote")
+        {
             return Err(StackConfigError::BareProvider {
                 spec: spec.to_owned(),
-                item: spec.to_owned(),
+                item: format!("{config}::{file}"),
             });
         }
-        resolve_config(spec, run_configs_dir).map(StackConfig::Private)
+        resolve_config(spec, spec, run_configs_dir).map(StackConfig::Private)
     }
 }
 
@@ -177,6 +205,11 @@ impl fmt::Display for StackConfig {
     /// The canonical spelling, which parses back to the same value.
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
         let source = |config: &ConfigSource| match config {
+            ConfigSource::Named {
+                name,
+                variant: Some(file),
+                ..
+            } => format!("{name}::{file}"),
             ConfigSource::Named { name, .. } => name.clone(),
             ConfigSource::Path(path) => path.display().to_string(),
         };
@@ -215,9 +248,22 @@ fn parse_server(
     rest: &str,
     run_configs_dir: &Path,
 ) -> Result<StackConfig, StackConfigError> {
-    let (config, port) = match rest.rsplit_once(':') {
-        Some((config, port)) => (config, Some(port)),
-        None => (rest, None),
+    // `<config>::<run file>:<port>`: the port follows the last single `:`.
+    let (head, tail) = match rest.split_once("::") {
+        Some((config, after)) => (Some(config), after),
+        None => (None, rest),
+    };
+    let (last, port) = match tail.rsplit_once(':') {
+        Some((before, port)) => (before, Some(port)),
+        None => (tail, None),
+    };
+    let joined;
+    let config = match head {
+        Some(config) => {
+            joined = format!("{config}::{last}");
+            joined.as_str()
+        }
+        None => last,
     };
     if config.is_empty() {
         return Err(StackConfigError::MissingServerConfig {
@@ -233,7 +279,7 @@ fn parse_server(
         }
         Some(port) => parse_port(spec, port)?,
     };
-    let config = resolve_config(config, run_configs_dir)?;
+    let config = resolve_config(spec, config, run_configs_dir)?;
     Ok(StackConfig::Server { config, port })
 }
 
@@ -253,30 +299,94 @@ fn parse_port(spec: &str, text: &str) -> Result<u16, StackConfigError> {
     }
 }
 
-fn resolve_config(spec: &str, run_configs_dir: &Path) -> Result<ConfigSource, StackConfigError> {
+/// `config` as a named config (`<name>` or `<name>::<run file>`) or a path;
+/// `spec` is the whole `--stack-config`, for messages.
+fn resolve_config(
+    spec: &str,
+    config: &str,
+    run_configs_dir: &Path,
+) -> Result<ConfigSource, StackConfigError> {
+    if let Some((name, file)) = config.split_once("::") {
+        return resolve_variant(spec, name, file, run_configs_dir);
+    }
     // Only a plain name is a named config: `a/b` and absolute paths are paths.
-    let plain = !spec.contains(['/', '\\']) && spec != "." && spec != "..";
-    let named = run_configs_dir.join(spec).join("run.yaml");
+    let plain = !config.contains(['/', '\\']) && config != "." && config != "..";
+    let named = run_configs_dir.join(config).join(DEFAULT_RUN_FILE);
     if plain && named.is_file() {
         return Ok(ConfigSource::Named {
-            name: spec.to_owned(),
+            name: config.to_owned(),
+            variant: None,
             path: named,
         });
     }
-    let path = Path::new(spec);
+    let path = Path::new(config);
     if path.is_file() {
         return Ok(ConfigSource::Path(path.to_owned()));
     }
-    if path.join("run.yaml").is_file() {
-        return Ok(ConfigSource::Path(path.join("run.yaml")));
+    if path.join(DEFAULT_RUN_FILE).is_file() {
+        return Ok(ConfigSource::Path(path.join(DEFAULT_RUN_FILE)));
     }
     let known = known_configs(run_configs_dir);
     Err(StackConfigError::UnknownConfig {
-        name: spec.to_owned(),
+        name: config.to_owned(),
         looked_at: named,
-        suggestion: nearest(spec, known.iter().map(String::as_str)).map(str::to_owned),
+        suggestion: nearest(config, known.iter().map(String::as_str)).map(str::to_owned),
         known,
     })
+}
+
+/// `run-configs/<name>/<file>`: a variant of a named config.
+fn resolve_variant(
+    spec: &str,
+    name: &str,
+    file: &str,
+    run_configs_dir: &Path,
+) -> Result<ConfigSource, StackConfigError> {
+    let dir = run_configs_dir.join(name);
+    let plain = |s: &str| !s.is_empty() && !s.contains(['/', '\\']) && s != "." && s != "..";
+    if !plain(name) || !dir.join(DEFAULT_RUN_FILE).is_file() {
+        let known = known_configs(run_configs_dir);
+        return Err(StackConfigError::UnknownConfig {
+            name: name.to_owned(),
+            looked_at: dir.join(DEFAULT_RUN_FILE),
+            suggestion: nearest(name, known.iter().map(String::as_str)).map(str::to_owned),
+            known,
+        });
+    }
+    if file.is_empty() {
+        return Err(StackConfigError::MissingRunFile {
+            spec: spec.to_owned(),
+            config: name.to_owned(),
+        });
+    }
+    let path = dir.join(file);
+    if !plain(file) || !path.is_file() {
+        let known = run_files(&dir);
+        return Err(StackConfigError::UnknownRunFile {
+            config: name.to_owned(),
+            file: file.to_owned(),
+            suggestion: nearest(file, known.iter().map(String::as_str)).map(str::to_owned),
+            known,
+        });
+    }
+    Ok(ConfigSource::Named {
+        name: name.to_owned(),
+        variant: (file != DEFAULT_RUN_FILE).then(|| file.to_owned()),
+        path,
+    })
+}
+
+/// The `*.yaml` files of a named config's folder, sorted.
+fn run_files(dir: &Path) -> Vec<String> {
+    let mut files: Vec<String> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| entry.file_name().into_string().ok())
+        .filter(|name| name.ends_with(".yaml") || name.ends_with(".yml"))
+        .collect();
+    files.sort();
+    files
 }
 
 /// Names of `run_configs_dir/<name>/run.yaml`, sorted.
@@ -389,6 +499,8 @@ mod tests {
         }
         for file in [
             "run-configs/ci-tests/run.yaml",
+            "run-configs/ci-tests/run-with-postgres-store.yaml",
+            "run-configs/ci-tests/run-with-auth.yaml",
             "run-configs/starter/run.yaml",
             "custom.yaml",
             "dir/run.yaml",
@@ -406,6 +518,7 @@ mod tests {
         let path = dir.path().join("run-configs").join(name).join("run.yaml");
         ConfigSource::Named {
             name: name.to_owned(),
+            variant: None,
             path,
         }
     }
@@ -477,6 +590,99 @@ mod tests {
                 .map(StackConfig::Url)
                 .expect("valid url");
             assert_eq!(parse_in(&dir, spec), Ok(expected), "{spec}");
+        }
+    }
+
+    fn variant(dir: &tempfile::TempDir, name: &str, file: &str) -> ConfigSource {
+        ConfigSource::Named {
+            name: name.to_owned(),
+            variant: Some(file.to_owned()),
+            path: dir.path().join("run-configs").join(name).join(file),
+        }
+    }
+
+    #[test]
+    fn variant_forms_pick_a_run_file_beside_the_config() {
+        let dir = fixture();
+        let postgres = "run-with-postgres-store.yaml";
+        let cases = [
+            (
+                "server:ci-tests::run-with-postgres-store.yaml",
+                StackConfig::Server {
+                    config: variant(&dir, "ci-tests", postgres),
+                    port: 8321,
+                },
+            ),
+            (
+                "server:ci-tests::run-with-postgres-store.yaml:8400",
+                StackConfig::Server {
+                    config: variant(&dir, "ci-tests", postgres),
+                    port: 8400,
+                },
+            ),
+            (
+                "ci-tests::run-with-auth.yaml",
+                StackConfig::Private(variant(&dir, "ci-tests", "run-with-auth.yaml")),
+            ),
+            // `::run.yaml` is the config itself.
+            (
+                "server:ci-tests::run.yaml",
+                StackConfig::Server {
+                    config: named(&dir, "ci-tests"),
+                    port: 8321,
+                },
+            ),
+        ];
+        for (spec, expected) in cases {
+            let parsed = parse_in(&dir, spec).expect(spec);
+            assert_eq!(parsed, expected, "{spec}");
+            // The canonical spelling parses back to the same value.
+            assert_eq!(parse_in(&dir, &parsed.to_string()), Ok(expected), "{spec}");
+        }
+        assert_eq!(
+            parse_in(&dir, "server:ci-tests::run-with-postgres-store.yaml:8400")
+                .expect("parses")
+                .to_string(),
+            "server:ci-tests::run-with-postgres-store.yaml:8400"
+        );
+    }
+
+    #[test]
+    fn variant_errors_list_what_exists() {
+        let dir = fixture();
+        let looked_at = |name: &str| {
+            dir.path()
+                .join("run-configs")
+                .join(name)
+                .join("run.yaml")
+                .display()
+                .to_string()
+        };
+        let cases = [
+            (
+                "server:ci-tests::run-with-postgres-stor.yaml",
+                "config `ci-tests` has no run file `run-with-postgres-stor.yaml`; its run files: run-with-auth.yaml, run-with-postgres-store.yaml, run.yaml (did you mean `run-with-postgres-store.yaml`?)".to_owned(),
+            ),
+            (
+                "ci-tests::nothing.yaml",
+                "config `ci-tests` has no run file `nothing.yaml`; its run files: run-with-auth.yaml, run-with-postgres-store.yaml, run.yaml".to_owned(),
+            ),
+            (
+                "server:ci-tests::",
+                "missing run file after `server:ci-tests::`; write `ci-tests::<run file>`, e.g. `ci-tests::run.yaml`".to_owned(),
+            ),
+            (
+                "server:ci-test::run.yaml",
+                format!("unknown stack config `ci-test`: no `{}` and no such file; known configs: ci-tests, starter (did you mean `ci-tests`?)", looked_at("ci-test")),
+            ),
+            (
+                "server:ci-tests::../starter/run.yaml",
+                "config `ci-tests` has no run file `../starter/run.yaml`; its run files: run-with-auth.yaml, run-with-postgres-store.yaml, run.yaml".to_owned(),
+            ),
+        ];
+        for (spec, expected) in cases {
+            let err = parse_in(&dir, spec).expect_err(spec);
+            assert_eq!(err.to_string(), expected, "{spec}");
         }
     }
 
@@ -583,9 +789,9 @@ mod tests {
         let cases: Vec<(&str, String)> = vec![
             (
                 "",
-                "empty stack config; expected `server:<config>[:<port>]`, `http(s)://<host>:<port>`, `<config>` or a path to a run.yaml, or `api=provider,...` (default: `server:ci-tests`)".to_owned(),
+                "empty stack config; expected `server:<config>[::<run file>][:<port>]`, `http(s)://<host>:<port>`, `<config>[::<run file>]` or a path to a run.yaml, or `api=provider,...` (default: `server:ci-tests`)".to_owned(),
             ),
-            ("  ", "empty stack config; expected `server:<config>[:<port>]`, `http(s)://<host>:<port>`, `<config>` or a path to a run.yaml, or `api=provider,...` (default: `server:ci-tests`)".to_owned()),
+            ("  ", "empty stack config; expected `server:<config>[::<run file>][:<port>]`, `http(s)://<host>:<port>`, `<config>[::<run file>]` or a path to a run.yaml, or `api=provider,...` (default: `server:ci-tests`)".to_owned()),
             (
                 "startr",
                 format!("unknown stack config `startr`: no `{}` and no such file; known configs: ci-tests, starter (did you mean `starter`?)", looked_at("startr")),
