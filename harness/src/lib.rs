@@ -38,7 +38,9 @@ mod stack;
 
 use std::process::ExitCode;
 
-pub use client::{ApiResponse, StreamEvent, TestContext};
+pub use client::{
+    ApiResponse, BytesResponse, Skip, StreamEvent, TestContext, UnexpectedStatus, skip,
+};
 pub use registry::Case;
 pub use reqwest;
 pub use stack_harness_macros::test;
@@ -48,7 +50,10 @@ pub type Result<T = ()> = anyhow::Result<T>;
 
 /// Everything a test file needs: `use harness::prelude::*;`.
 pub mod prelude {
-    pub use crate::{ApiResponse, Case, Result, StreamEvent, TestContext, test};
+    pub use crate::{
+        ApiResponse, BytesResponse, Case, Result, StreamEvent, TestContext, UnexpectedStatus, skip,
+        test,
+    };
     pub use anyhow::{Context as _, anyhow, bail, ensure};
     pub use serde_json::{Value, json};
 }

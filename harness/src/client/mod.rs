@@ -1,8 +1,10 @@
-//! The per-test context: the trial's id and parameters, captured output, and
-//! a client for the stack that tags every request with the test id
-//! (`X-LlamaStack-Provider-Data: {"__test_id": ...}`) so a stack recording on
-//! its own side can scope its recordings per test.
+//! The per-test context: the trial's id and parameters, captured output,
+//! deferred cleanups, and a client for the stack that tags every request with
+//! the test id (`X-LlamaStack-Provider-Data: {"__test_id": ...}`) so a stack
+//! recording on its own side can scope its recordings per test.
 
+mod cleanup;
+mod failure;
 mod response;
 
 use std::fmt::Display;
@@ -13,7 +15,17 @@ use reqwest::Method;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-pub use response::{ApiResponse, StreamEvent};
+#[cfg_attr(
+    not(test),
+    expect(
+        unused_imports,
+        reason = "for the runner's outcome decision, which is being rewritten"
+    )
+)]
+pub(crate) use failure::failure_status;
+pub(crate) use failure::skip_reason;
+pub use failure::{Skip, UnexpectedStatus, skip};
+pub use response::{ApiResponse, BytesResponse, StreamEvent};
 
 use crate::registry::{Param, TrialParams};
 use crate::session::Session;
@@ -25,6 +37,7 @@ pub struct TestContext {
     session: Arc<Session>,
     output: Mutex<String>,
     nocapture: bool,
+    cleanups: cleanup::Cleanups,
 }
 
 impl TestContext {
@@ -40,6 +53,7 @@ impl TestContext {
             session,
             output: Mutex::new(String::new()),
             nocapture,
+            cleanups: cleanup::Cleanups::default(),
         }
     }
 
@@ -130,6 +144,22 @@ impl TestContext {
         }
     }
 
+    /// Deletes `path` (`/v1/files/file-…`) once the test has ended, however
+    /// it ended: after an early `?`, a panic or its deadline too. Deferred
+    /// deletes run newest first; one that fails is logged, not failed, and a
+    /// path already gone (404) is fine.
+    pub fn defer_delete(&self, path: impl Into<String>) {
+        self.cleanups.push(path.into());
+    }
+
+    /// Runs the deferred cleanups, within their own deadline; the runner
+    /// calls it once the test body has ended, before deciding the outcome.
+    pub(crate) async fn run_cleanups(&self) {
+        let delete = |path: String| async move { self.delete(&path).await };
+        let log = |message: String| self.log(message);
+        cleanup::run(self.cleanups.take(), cleanup::DEADLINE, delete, &log).await;
+    }
+
     pub(crate) fn take_output(&self) -> String {
         self.output
             .lock()
@@ -158,19 +188,29 @@ impl TestContext {
             .header("X-LlamaStack-Provider-Data", provider_data))
     }
 
+    /// Sends a request; a failure to get an answer says what is known about
+    /// the stack.
+    async fn connect(
+        &self,
+        builder: reqwest::RequestBuilder,
+        what: &str,
+    ) -> anyhow::Result<reqwest::Response> {
+        match builder
+            .send()
+            .await
+            .with_context(|| format!("{what} failed"))
+        {
+            Ok(r) => Ok(r),
+            Err(e) => Err(self.session.explain(e).await),
+        }
+    }
+
     async fn send(
         &self,
         builder: reqwest::RequestBuilder,
         what: String,
     ) -> anyhow::Result<ApiResponse> {
-        let response = builder
-            .send()
-            .await
-            .with_context(|| format!("{what} failed"));
-        let response = match response {
-            Ok(r) => r,
-            Err(e) => return Err(self.session.explain(e).await),
-        };
+        let response = self.connect(builder, &what).await?;
         ApiResponse::read(what, response).await
     }
 
@@ -202,6 +242,23 @@ impl TestContext {
         self.send(req, format!("POST {path}")).await
     }
 
+    /// `GET path`, any status, the body as bytes (file contents, say).
+    pub async fn get_bytes(&self, path: &str) -> anyhow::Result<BytesResponse> {
+        let what = format!("GET {path}");
+        let req = self.request(Method::GET, path).await?;
+        let response = self.connect(req, &what).await?;
+        let status = response.status().as_u16();
+        let bytes = response
+            .bytes()
+            .await
+            .with_context(|| format!("{what}: reading the body"))?;
+        Ok(BytesResponse {
+            what,
+            status,
+            bytes: bytes.to_vec(),
+        })
+    }
+
     /// `GET path`, expecting 2xx; the JSON body.
     pub async fn get_ok(&self, path: &str) -> anyhow::Result<Value> {
         self.get(path).await?.ok()
@@ -217,11 +274,8 @@ impl TestContext {
     pub async fn post_stream(&self, path: &str, body: &Value) -> anyhow::Result<Vec<StreamEvent>> {
         let req = self.request(Method::POST, path).await?.json(body);
         let what = format!("POST {path} (stream)");
-        let response = match req.send().await.with_context(|| format!("{what} failed")) {
-            Ok(r) => r,
-            Err(e) => return Err(self.session.explain(e).await),
-        };
-        let status = response.status();
+        let response = self.connect(req, &what).await?;
+        let status = response.status().as_u16();
         let is_sse = response
             .headers()
             .get(reqwest::header::CONTENT_TYPE)
@@ -231,10 +285,11 @@ impl TestContext {
             .text()
             .await
             .with_context(|| format!("{what}: reading the stream"))?;
-        if !status.is_success() || !is_sse {
+        UnexpectedStatus::check(&what, None, status, &text)?;
+        if !is_sse {
             return Err(anyhow!(
-                "{what} answered {status} instead of an event stream: {}",
-                response::clip(&text)
+                "{what} answered {status} with no event stream: {}",
+                failure::clip(&text)
             ));
         }
         response::parse_events(&text).with_context(|| format!("{what}: malformed event stream"))

@@ -10,7 +10,7 @@ use tokio::sync::Semaphore;
 
 use super::panic::{self, PanicSlot};
 use super::plan::{Action, Plan};
-use crate::client::TestContext;
+use crate::client::{TestContext, skip_reason};
 use crate::registry::Trial;
 use crate::report::{Event, Outcome, Reporter, Summary};
 use crate::session::Session;
@@ -129,6 +129,15 @@ async fn run_one(
     let task = tokio::spawn(panic::scope(slot.clone(), (trial.def.run)(ctx.clone())));
     let abort = task.abort_handle();
     let result = tokio::time::timeout(deadline, task).await;
+    if result.is_err() {
+        abort.abort();
+    }
+    // Whatever the body did, what it deferred is undone before the outcome.
+    ctx.run_cleanups().await;
+    let skipped = match &result {
+        Ok(Ok(Err(error))) => skip_reason(error).map(str::to_owned),
+        _ => None,
+    };
 
     let location = format!(
         "{}:{}:1",
@@ -144,13 +153,10 @@ async fn run_one(
             None => format!("{header} {location}:\nthe test panicked"),
         }),
         Ok(Err(_)) => Some(format!("{header} {location}:\nthe test was cancelled")),
-        Err(_) => {
-            abort.abort();
-            Some(format!(
-                "{header} {location}:\nthe test did not finish within {} s and was stopped (raise it with --test-timeout or `timeout = SECS` on the test)",
-                deadline.as_secs()
-            ))
-        }
+        Err(_) => Some(format!(
+            "{header} {location}:\nthe test did not finish within {} s and was stopped (raise it with --test-timeout or `timeout = SECS` on the test)",
+            deadline.as_secs()
+        )),
     };
     let misses = session.test_finished(&trial.name).await;
     let failure = failure.map(|f| {
@@ -162,6 +168,7 @@ async fn run_one(
     });
 
     let outcome = match (failure, trial.def.xfail) {
+        _ if skipped.is_some() => Outcome::Ignored { reason: skipped },
         (None, None) => Outcome::Passed,
         (Some(message), None) => Outcome::Failed { message },
         (Some(_), Some(reason)) => Outcome::Ignored {

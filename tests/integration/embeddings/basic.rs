@@ -4,7 +4,6 @@
 use base64::Engine as _;
 use harness::prelude::*;
 
-use crate::common::expect_error;
 
 const TEXTS: [&str; 3] = [
     "a cat sleeps on the sofa",
@@ -172,7 +171,7 @@ async fn base64_encoding_decodes_to_the_float_vector(ctx: &TestContext) -> Resul
 async fn a_chat_model_is_refused_naming_its_type(ctx: &TestContext) -> Result {
     let body = json!({"model": ctx.text_model(), "input": TEXTS[0]});
     let response = ctx.post("/v1/embeddings", &body).await?;
-    expect_error(&response, 400, &[ctx.text_model(), "'llm'", "'embedding'"])
+    response.expect_error(400, &[ctx.text_model(), "'llm'", "'embedding'"])
 }
 
 #[harness::test(embedding_model, marks(embeddings, errors))]
@@ -183,12 +182,12 @@ async fn empty_input_list_is_a_400(ctx: &TestContext) -> Result {
             &json!({"model": ctx.embedding_model(), "input": []}),
         )
         .await?;
-    expect_error(&response, 400, &["input", "at least 1 item"])
+    response.expect_error(400, &["input", "at least 1 item"])
 }
 
 #[harness::test(embedding_model, marks(embeddings, errors))]
 async fn unknown_encoding_format_is_a_400_listing_the_valid_ones(ctx: &TestContext) -> Result {
     let body = json!({"model": ctx.embedding_model(), "input": TEXTS[0], "encoding_format": "hex"});
     let response = ctx.post("/v1/embeddings", &body).await?;
-    expect_error(&response, 400, &["encoding_format", "'float' or 'base64'"])
+    response.expect_error(400, &["encoding_format", "'float' or 'base64'"])
 }

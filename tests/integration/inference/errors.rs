@@ -4,7 +4,7 @@
 use harness::prelude::*;
 use serde::Deserialize;
 
-use crate::common::{chat_request, expect_error, merge, user};
+use crate::common::{chat_request, merge, user};
 
 #[derive(Deserialize)]
 struct Invalid {
@@ -25,7 +25,7 @@ async fn invalid_parameter_is_a_400_naming_it(ctx: &TestContext) -> Result {
         .map(String::as_str)
         .chain([case.says.as_str()])
         .collect();
-    expect_error(&response, 400, &needles)
+    response.expect_error(400, &needles)
 }
 
 #[harness::test(
@@ -40,7 +40,7 @@ async fn unknown_tool_choice_error_names_the_field(ctx: &TestContext) -> Result 
         json!({"tool_choice": "sometimes"}),
     );
     let response = ctx.post("/v1/chat/completions", &body).await?;
-    expect_error(&response, 400, &["tool_choice"])
+    response.expect_error(400, &["tool_choice"])
 }
 
 #[harness::test(marks(chat, errors))]

@@ -3,7 +3,7 @@
 
 use harness::prelude::*;
 
-use crate::common::{chat_request, expect_error, message_text, user};
+use crate::common::{chat_request, message_text, user};
 use crate::wait::until;
 
 async fn complete(ctx: &TestContext, prompt: &str) -> Result<(String, Value)> {
@@ -90,5 +90,5 @@ async fn unknown_completion_is_404_naming_it(ctx: &TestContext) -> Result {
     let response = ctx
         .get("/v1/chat/completions/chatcmpl-stack-harness-missing")
         .await?;
-    expect_error(&response, 404, &["chatcmpl-stack-harness-missing"])
+    response.expect_error(404, &["chatcmpl-stack-harness-missing"])
 }

@@ -20,10 +20,8 @@ async fn file_search_answers_from_the_store(ctx: &TestContext) -> Result {
     let kb = Kb::create(ctx, "file-search", &DOCUMENTS).await?;
     let tools = json!([{"type": "file_search", "vector_store_ids": [kb.store]}]);
     let extra = json!({"tools": tools, "tool_choice": {"type": "file_search"}, "include": ["file_search_call.results"]});
-    let response = create(ctx, "What is the capital of France?", extra).await;
-    let paris = kb.file("paris.txt").map(str::to_owned);
-    kb.delete(ctx).await;
-    let (response, paris) = (response?, paris?);
+    let response = create(ctx, "What is the capital of France?", extra).await?;
+    let paris = kb.file("paris.txt")?;
     let output = response["output"].as_array().context("no output")?;
     let call = output
         .iter()
@@ -38,7 +36,7 @@ async fn file_search_answers_from_the_store(ctx: &TestContext) -> Result {
     ensure!(
         results
             .first()
-            .is_some_and(|r| r["file_id"] == paris.as_str()),
+            .is_some_and(|r| r["file_id"] == paris),
         "paris.txt is not the top result: {results:?}"
     );
     ensure!(
