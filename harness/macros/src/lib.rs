@@ -7,10 +7,12 @@
 //! ```
 //!
 //! Arguments, all optional and in any order:
-//! - `text_model`, `vision_model`, `embedding_model`, `safety_shield`,
-//!   `judge_model`, `embedding_dimension`: what the test needs; it runs once
-//!   per combination of the values given and is ignored with a reason when
-//!   one is missing;
+//! - a bare name (`text_model`, `embedding_dimension`, …): a parameter the
+//!   test needs; it runs once per combination of the values given and is
+//!   ignored with a reason when one is missing. The names are the harness's
+//!   parameter table (`harness::__private::params`): the expansion refers to
+//!   `params::<name>`, so an unknown one is rustc's "cannot find value" at
+//!   the name, and this crate knows none of them;
 //! - `marks(a, b)`: keywords `-k` matches;
 //! - `cases = "file.yaml"`: run once per case of that file under
 //!   `tests/integration/test_cases/`;
@@ -40,15 +42,6 @@ pub fn test(attr: TokenStream, item: TokenStream) -> TokenStream {
     }
 }
 
-const PARAMS: [(&str, &str); 6] = [
-    ("text_model", "TextModel"),
-    ("vision_model", "VisionModel"),
-    ("embedding_model", "EmbeddingModel"),
-    ("safety_shield", "SafetyShield"),
-    ("judge_model", "JudgeModel"),
-    ("embedding_dimension", "EmbeddingDimension"),
-];
-
 #[derive(Default)]
 struct Args {
     needs: Vec<Ident>,
@@ -68,12 +61,6 @@ impl Parse for Args {
             let key: Ident = input.parse()?;
             let name = key.to_string();
             match name.as_str() {
-                _ if PARAMS.iter().any(|(id, _)| *id == name) => {
-                    if args.needs.contains(&key) {
-                        return Err(syn::Error::new(key.span(), format!("`{name}` given twice")));
-                    }
-                    args.needs.push(key);
-                }
                 "marks" => {
                     let content;
                     parenthesized!(content in input);
@@ -120,13 +107,18 @@ impl Parse for Args {
                     }
                     args.timeout = Some(secs);
                 }
+                // A bare name is a parameter; rustc checks that it exists.
+                _ if input.is_empty() || input.peek(Token![,]) => {
+                    if args.needs.contains(&key) {
+                        return Err(syn::Error::new(key.span(), format!("`{name}` given twice")));
+                    }
+                    args.needs.push(key);
+                }
                 _ => {
-                    let known: Vec<&str> = PARAMS.iter().map(|(id, _)| *id).collect();
                     return Err(syn::Error::new(
                         key.span(),
                         format!(
-                            "unknown argument `{name}`; expected one of {}, marks(..), cases = \"..\", xfail = \"..\", ignore = \"..\", timeout = SECS, stack = false, cases_from = path",
-                            known.join(", ")
+                            "unknown argument `{name}`; expected marks(..), cases = \"..\", cases_from = path, xfail = \"..\", ignore = \"..\", timeout = SECS, stack = false, or the bare name of a parameter the test needs (`text_model`)"
                         ),
                     ));
                 }
@@ -163,15 +155,12 @@ fn expand(args: Args, func: ItemFn) -> syn::Result<TokenStream2> {
     let ident = &sig.ident;
     let fn_name = ident.to_string();
     let static_name = format_ident!("__HARNESS_TEST_{}", fn_name.to_uppercase());
-    let needs = args.needs.iter().map(|n| {
-        let variant = PARAMS
-            .iter()
-            .find(|(id, _)| n == id)
-            .map(|(_, v)| *v)
-            .unwrap_or_default();
-        let variant = Ident::new(variant, n.span());
-        quote!(::harness::__private::Param::#variant)
-    });
+    // Each name resolves in the harness's table, with the test's span, so
+    // rustc reports an unknown one where it was written.
+    let needs = args
+        .needs
+        .iter()
+        .map(|n| quote_spanned!(n.span()=> ::harness::__private::params::#n));
     let marks = &args.marks;
     let opt = |v: &Option<LitStr>| match v {
         Some(s) => quote!(::core::option::Option::Some(#s)),
@@ -232,3 +221,6 @@ fn expand(args: Args, func: ItemFn) -> syn::Result<TokenStream2> {
         };
     })
 }
+
+#[cfg(test)]
+mod tests;

@@ -27,7 +27,7 @@ pub(crate) use failure::skip_reason;
 pub use failure::{Skip, UnexpectedStatus, skip};
 pub use response::{ApiResponse, BytesResponse, StreamEvent};
 
-use crate::registry::{Param, TrialParams};
+use crate::registry::{Param, TrialParams, params};
 use crate::session::Session;
 
 /// What every test receives: `async fn t(ctx: &TestContext) -> harness::Result`.
@@ -65,46 +65,53 @@ impl TestContext {
     fn model(&self, param: Param) -> &str {
         match self.params.models.iter().find(|(p, _)| *p == param) {
             Some((_, v)) => v,
-            // A test reading a parameter it did not declare is a bug in the
-            // test, caught on its first run.
-            None => panic!(
-                "test `{}` reads `{}` but does not declare it: add `{}` to its #[harness::test(...)]",
-                self.id,
-                param.id(),
-                param.id()
-            ),
+            None => self.undeclared(param),
         }
     }
 
+    fn count(&self, param: Param) -> u32 {
+        match self.params.counts.iter().find(|(p, _)| *p == param) {
+            Some((_, n)) => *n,
+            None => self.undeclared(param),
+        }
+    }
+
+    /// A test reading a parameter it did not declare is a bug in the test,
+    /// caught on its first run.
+    fn undeclared(&self, param: Param) -> ! {
+        panic!(
+            "test `{}` reads `{}` but does not declare it: add `{}` to its #[harness::test(...)]",
+            self.id,
+            param.id(),
+            param.id()
+        )
+    }
+
+    // One accessor per row of the parameter table (`registry::PARAMS`).
+
     /// The `--text-model` this trial runs with (the test must declare `text_model`).
     pub fn text_model(&self) -> &str {
-        self.model(Param::TextModel)
+        self.model(params::text_model)
     }
     /// The `--vision-model` this trial runs with.
     pub fn vision_model(&self) -> &str {
-        self.model(Param::VisionModel)
+        self.model(params::vision_model)
     }
     /// The `--embedding-model` this trial runs with.
     pub fn embedding_model(&self) -> &str {
-        self.model(Param::EmbeddingModel)
+        self.model(params::embedding_model)
     }
     /// The `--safety-shield` this trial runs with.
     pub fn safety_shield(&self) -> &str {
-        self.model(Param::SafetyShield)
+        self.model(params::safety_shield)
     }
     /// The `--judge-model` this trial runs with.
     pub fn judge_model(&self) -> &str {
-        self.model(Param::JudgeModel)
+        self.model(params::judge_model)
     }
     /// `--embedding-dimension` (the test must declare `embedding_dimension`).
     pub fn embedding_dimension(&self) -> u32 {
-        match self.params.embedding_dimension {
-            Some(d) => d,
-            None => panic!(
-                "test `{}` reads `embedding_dimension` but does not declare it in its #[harness::test(...)]",
-                self.id
-            ),
-        }
+        self.count(params::embedding_dimension)
     }
 
     /// The data-driven case this trial runs (the test must name a `cases` file).

@@ -24,6 +24,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use super::cases::Case;
+use super::param::Param;
 use crate::client::TestContext;
 
 /// The type-erased body of a test: the macro wraps the user's `async fn`.
@@ -32,60 +33,6 @@ pub type TestFn =
 
 /// Computes a test's cases at collection time (`cases_from = f`).
 pub type CaseSource = fn() -> anyhow::Result<Vec<Case>>;
-
-/// A model (or value) a test needs; it runs once per value given for each
-/// list-valued parameter, and is ignored with a reason when one is missing.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Param {
-    TextModel,
-    VisionModel,
-    EmbeddingModel,
-    SafetyShield,
-    JudgeModel,
-    /// A single integer, not a list: it never multiplies the trials.
-    EmbeddingDimension,
-}
-
-impl Param {
-    pub const ALL: [Param; 6] = [
-        Param::TextModel,
-        Param::VisionModel,
-        Param::EmbeddingModel,
-        Param::SafetyShield,
-        Param::JudgeModel,
-        Param::EmbeddingDimension,
-    ];
-
-    /// The id used in trial names and `-k`: `text_model`.
-    pub fn id(self) -> &'static str {
-        match self {
-            Param::TextModel => "text_model",
-            Param::VisionModel => "vision_model",
-            Param::EmbeddingModel => "embedding_model",
-            Param::SafetyShield => "safety_shield",
-            Param::JudgeModel => "judge_model",
-            Param::EmbeddingDimension => "embedding_dimension",
-        }
-    }
-
-    /// The flag that sets it, as a user types it: `--text-model`.
-    pub fn flag(self) -> &'static str {
-        match self {
-            Param::TextModel => "--text-model",
-            Param::VisionModel => "--vision-model",
-            Param::EmbeddingModel => "--embedding-model",
-            Param::SafetyShield => "--safety-shield",
-            Param::JudgeModel => "--judge-model",
-            Param::EmbeddingDimension => "--embedding-dimension",
-        }
-    }
-
-    /// Whether the parameter takes a comma-separated list (and so appears in
-    /// trial names) or one value.
-    pub fn is_list(self) -> bool {
-        self != Param::EmbeddingDimension
-    }
-}
 
 /// One registered test function, as the attribute macro writes it.
 #[derive(Debug)]
