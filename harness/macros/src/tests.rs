@@ -60,9 +60,66 @@ fn find(tokens: TokenStream2, name: &str) -> Option<Ident> {
 }
 
 #[test]
-fn mistakes_get_their_message_where_they_were_made() {
+fn xfail_states_the_failure_it_expects() {
+    let out = expanded(r#"xfail(reason = "400, not 404", status = 400, contains = "not found")"#)
+        .expect("expands");
+    assert!(
+        out.contains(
+            r#"xfail : :: core :: option :: Option :: Some (:: harness :: __private :: Xfail { reason : "400, not 404" , status : :: core :: option :: Option :: Some (400) , contains : :: core :: option :: Option :: Some ("not found") , })"#
+        ),
+        "{out}"
+    );
+    let out = expanded(r#"xfail(contains = "no [DONE]", reason = "r")"#).expect("expands");
+    assert!(
+        out.contains("status : :: core :: option :: Option :: None , contains : :: core :: option :: Option :: Some (\"no [DONE]\")"),
+        "{out}"
+    );
+}
+
+#[test]
+fn every_mistake_gets_its_message_where_it_was_made() {
     let table: &[(&str, &str, &str)] = &[
         // (attribute, message, the attribute from where the error points)
+        (
+            r#"xfail = "the stack drops `n`""#,
+            r#"`xfail` states the failure it expects: write xfail(reason = "the stack drops `n`", status = 404) and/or contains = "<text of the failure>""#,
+            r#"= "the stack drops `n`""#,
+        ),
+        (
+            "text_model, xfail",
+            r#"`xfail` states the failure it expects: xfail(reason = "..", status = 404) and/or contains = "<text of the failure>""#,
+            "xfail",
+        ),
+        (
+            r#"xfail(reason = "flaky")"#,
+            r#"`xfail` must state the failure it expects, so that no other failure passes for it: xfail(reason = "..", status = 404) and/or contains = "<text of the failure>""#,
+            r#"xfail(reason = "flaky")"#,
+        ),
+        (
+            "xfail(status = 400)",
+            r#"`xfail` needs a `reason = ".."`: xfail(reason = "..", status = 404) and/or contains = "<text of the failure>""#,
+            "xfail(status = 400)",
+        ),
+        (
+            r#"xfail(reason = "r", status = 4000)"#,
+            "`status` is an HTTP status, 100 to 599",
+            "4000)",
+        ),
+        (
+            r#"xfail(reason = "r", status = 400, code = 2)"#,
+            r#"unknown `xfail` argument `code`; expected reason = "..", status = N, contains = "..""#,
+            "code = 2)",
+        ),
+        (
+            r#"xfail(reason = "r", contains = "")"#,
+            "`contains` needs a non-empty string",
+            r#""")"#,
+        ),
+        (
+            r#"xfail(reason = "r", status = 400, status = 404)"#,
+            "`status` given twice",
+            "status = 404)",
+        ),
         (
             "text_model, text_model",
             "`text_model` given twice",
@@ -70,7 +127,7 @@ fn mistakes_get_their_message_where_they_were_made() {
         ),
         (
             "timeout_secs = 3",
-            r#"unknown argument `timeout_secs`; expected marks(..), cases = "..", cases_from = path, xfail = "..", ignore = "..", timeout = SECS, stack = false, or the bare name of a parameter the test needs (`text_model`)"#,
+            r#"unknown argument `timeout_secs`; expected marks(..), cases = "..", cases_from = path, xfail(reason = "..", status = N, contains = ".."), ignore = "..", timeout = SECS, stack = false, or the bare name of a parameter the test needs (`text_model`)"#,
             "timeout_secs = 3",
         ),
         ("timeout = 0", "`timeout` must be at least 1 second", "0"),

@@ -167,7 +167,7 @@ async fn run_one(
         }
     });
 
-    let outcome = match (failure, trial.def.xfail) {
+    let outcome = match (failure, trial.def.xfail.map(|x| x.reason)) {
         _ if skipped.is_some() => Outcome::Ignored { reason: skipped },
         (None, None) => Outcome::Passed,
         (Some(message), None) => Outcome::Failed { message },

@@ -84,7 +84,11 @@ async fn stored_completion_is_listed(ctx: &TestContext) -> Result {
 
 #[harness::test(
     marks(chat, inference_store),
-    xfail = "llama-stack 0.7.3 answers 400, not 404, for a chat completion id it does not have"
+    xfail(
+        reason = "llama-stack 0.7.3 answers 400, not 404, for a chat completion id it does not have",
+        status = 400,
+        contains = "Chat completion with id chatcmpl-stack-harness-missing not found"
+    )
 )]
 async fn unknown_completion_is_404_naming_it(ctx: &TestContext) -> Result {
     let response = ctx

@@ -116,7 +116,11 @@ async fn stores_are_listed_until_deleted(ctx: &TestContext) -> Result {
 
 #[harness::test(
     marks(vector_stores, errors),
-    xfail = "llama-stack 0.7.3 answers 400, not 404, for a vector store that does not exist"
+    xfail(
+        reason = "llama-stack 0.7.3 answers 400, not 404, for a vector store that does not exist",
+        status = 400,
+        contains = "Vector_store 'vs_00000000-0000-0000-0000-000000000000' not found"
+    )
 )]
 async fn unknown_store_is_404_naming_it(ctx: &TestContext) -> Result {
     let id = "vs_00000000-0000-0000-0000-000000000000";
