@@ -39,7 +39,9 @@ mod tool;
 
 use std::process::ExitCode;
 
-pub use client::{ApiResponse, StreamEvent, TestContext};
+pub use client::{
+    ApiResponse, BytesResponse, Skip, StreamEvent, TestContext, UnexpectedStatus, skip,
+};
 pub use registry::Case;
 pub use reqwest;
 pub use stack_harness_macros::test;
@@ -49,7 +51,10 @@ pub type Result<T = ()> = anyhow::Result<T>;
 
 /// Everything a test file needs: `use harness::prelude::*;`.
 pub mod prelude {
-    pub use crate::{ApiResponse, Case, Result, StreamEvent, TestContext, test};
+    pub use crate::{
+        ApiResponse, BytesResponse, Case, Result, StreamEvent, TestContext, UnexpectedStatus, skip,
+        test,
+    };
     pub use anyhow::{Context as _, anyhow, bail, ensure};
     pub use serde_json::{Value, json};
 }
@@ -57,7 +62,7 @@ pub mod prelude {
 /// Plumbing the `#[harness::test]` expansion refers to; not a stable API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::registry::{CaseSource, Param, TESTS, TestDef, TestFn};
+    pub use crate::registry::{CaseSource, Param, TESTS, TestDef, TestFn, Xfail, params};
     pub use linkme;
 }
 

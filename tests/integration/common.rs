@@ -135,38 +135,3 @@ pub async fn upload(
         .with_context(|| format!("the upload answered no id: {file}"))?;
     Ok(id.to_owned())
 }
-
-/// Deletes what a test made, logging rather than failing: the test has
-/// already checked what it meant to, and the server's state dies with it.
-pub async fn cleanup(ctx: &TestContext, path: &str) {
-    match ctx.delete(path).await {
-        Ok(r) if (200..300).contains(&r.status) => {}
-        Ok(r) => ctx.log(format!(
-            "cleanup: DELETE {path} answered {}: {}",
-            r.status, r.text
-        )),
-        Err(e) => ctx.log(format!("cleanup: DELETE {path} failed: {e:#}")),
-    }
-}
-
-/// Asserts an error response: its status, and a message that mentions every
-/// one of `needles`.
-pub fn expect_error(response: &ApiResponse, status: u16, needles: &[&str]) -> Result {
-    ensure!(
-        response.status == status,
-        "{} answered {} instead of {status}: {}",
-        response.what,
-        response.status,
-        response.text
-    );
-    let message = response
-        .error_message()
-        .with_context(|| format!("no error message in {}", response.text))?;
-    for needle in needles {
-        ensure!(
-            message.contains(needle),
-            "the error message does not mention `{needle}`: {message}"
-        );
-    }
-    Ok(())
-}

@@ -7,17 +7,22 @@
 //! ```
 //!
 //! Arguments, all optional and in any order:
-//! - `text_model`, `vision_model`, `embedding_model`, `safety_shield`,
-//!   `judge_model`, `embedding_dimension`: what the test needs; it runs once
-//!   per combination of the values given and is ignored with a reason when
-//!   one is missing;
+//! - a bare name (`text_model`, `embedding_dimension`, …): a parameter the
+//!   test needs; it runs once per combination of the values given and is
+//!   ignored with a reason when one is missing. The names are the harness's
+//!   parameter table (`harness::__private::params`): the expansion refers to
+//!   `params::<name>`, so an unknown one is rustc's "cannot find value" at
+//!   the name, and this crate knows none of them;
 //! - `marks(a, b)`: keywords `-k` matches;
 //! - `cases = "file.yaml"`: run once per case of that file under
 //!   `tests/integration/test_cases/`;
 //! - `cases_from = path::to::function`: run once per case that function
 //!   (`fn() -> harness::Result<Vec<harness::Case>>`) returns when the tests
 //!   are collected, for cases that are not files (git revisions, say);
-//! - `xfail = "reason"`: known to fail; passing fails loudly;
+//! - `xfail(reason = "..", status = 400, contains = "..")`: known to fail in
+//!   this way (an answer with that HTTP status where the test expected
+//!   another, and/or a failure whose text contains that); at least one of
+//!   `status` and `contains`. Passing fails loudly;
 //! - `ignore = "reason"`: run only with `--ignored`/`--include-ignored`;
 //! - `timeout = SECS`: overrides `--test-timeout`;
 //! - `stack = false`: the test never talks to the stack, so a run of only
@@ -40,14 +45,12 @@ pub fn test(attr: TokenStream, item: TokenStream) -> TokenStream {
     }
 }
 
-const PARAMS: [(&str, &str); 6] = [
-    ("text_model", "TextModel"),
-    ("vision_model", "VisionModel"),
-    ("embedding_model", "EmbeddingModel"),
-    ("safety_shield", "SafetyShield"),
-    ("judge_model", "JudgeModel"),
-    ("embedding_dimension", "EmbeddingDimension"),
-];
+/// The arguments that are not parameters, for the unknown-argument error.
+const KEYWORDS: &str = "marks(..), cases = \"..\", cases_from = path, xfail(reason = \"..\", status = N, contains = \"..\"), ignore = \"..\", timeout = SECS, stack = false";
+
+/// How an `xfail` is written, for its errors.
+const XFAIL_SYNTAX: &str =
+    "xfail(reason = \"..\", status = 404) and/or contains = \"<text of the failure>\"";
 
 #[derive(Default)]
 struct Args {
@@ -55,25 +58,58 @@ struct Args {
     marks: Vec<LitStr>,
     cases: Option<LitStr>,
     cases_from: Option<syn::Path>,
-    xfail: Option<LitStr>,
+    xfail: Option<Xfail>,
     ignore: Option<LitStr>,
     timeout: Option<LitInt>,
     stack: Option<syn::LitBool>,
 }
 
+/// `xfail(reason = "..", status = N, contains = "..")`.
+struct Xfail {
+    reason: LitStr,
+    status: Option<LitInt>,
+    contains: Option<LitStr>,
+}
+
+fn twice(key: &Ident) -> syn::Error {
+    syn::Error::new(key.span(), format!("`{key}` given twice"))
+}
+
+/// A string that says something: `key = "..."`, not empty.
+fn non_empty(input: ParseStream, key: &Ident) -> syn::Result<LitStr> {
+    input.parse::<Token![=]>()?;
+    let value: LitStr = input.parse()?;
+    if value.value().trim().is_empty() {
+        return Err(syn::Error::new(
+            value.span(),
+            format!("`{key}` needs a non-empty string"),
+        ));
+    }
+    Ok(value)
+}
+
+/// Parses `key .., key ..` (a trailing comma allowed): `item` reads what
+/// follows each key.
+fn comma_separated(
+    input: ParseStream,
+    mut item: impl FnMut(Ident, ParseStream) -> syn::Result<()>,
+) -> syn::Result<()> {
+    while !input.is_empty() {
+        item(input.parse()?, input)?;
+        if input.is_empty() {
+            break;
+        }
+        input.parse::<Token![,]>()?;
+    }
+    Ok(())
+}
+
 impl Parse for Args {
     fn parse(input: ParseStream) -> syn::Result<Self> {
         let mut args = Args::default();
-        while !input.is_empty() {
-            let key: Ident = input.parse()?;
+        comma_separated(input, |key, input| {
             let name = key.to_string();
             match name.as_str() {
-                _ if PARAMS.iter().any(|(id, _)| *id == name) => {
-                    if args.needs.contains(&key) {
-                        return Err(syn::Error::new(key.span(), format!("`{name}` given twice")));
-                    }
-                    args.needs.push(key);
-                }
                 "marks" => {
                     let content;
                     parenthesized!(content in input);
@@ -81,28 +117,27 @@ impl Parse for Args {
                     args.marks
                         .extend(marks.iter().map(|m| LitStr::new(&m.to_string(), m.span())));
                 }
-                "cases" | "xfail" | "ignore" => {
-                    input.parse::<Token![=]>()?;
-                    let value: LitStr = input.parse()?;
-                    if value.value().trim().is_empty() {
-                        return Err(syn::Error::new(
-                            value.span(),
-                            format!("`{name}` needs a non-empty string"),
-                        ));
-                    }
-                    let slot = match name.as_str() {
-                        "cases" => &mut args.cases,
-                        "xfail" => &mut args.xfail,
-                        _ => &mut args.ignore,
+                "cases" | "ignore" => {
+                    let value = non_empty(input, &key)?;
+                    let slot = if name == "cases" {
+                        &mut args.cases
+                    } else {
+                        &mut args.ignore
                     };
                     if slot.replace(value).is_some() {
-                        return Err(syn::Error::new(key.span(), format!("`{name}` given twice")));
+                        return Err(twice(&key));
+                    }
+                }
+                "xfail" => {
+                    let xfail = parse_xfail(input, &key)?;
+                    if args.xfail.replace(xfail).is_some() {
+                        return Err(twice(&key));
                     }
                 }
                 "cases_from" => {
                     input.parse::<Token![=]>()?;
                     if args.cases_from.replace(input.parse()?).is_some() {
-                        return Err(syn::Error::new(key.span(), "`cases_from` given twice"));
+                        return Err(twice(&key));
                     }
                 }
                 "stack" => {
@@ -120,23 +155,112 @@ impl Parse for Args {
                     }
                     args.timeout = Some(secs);
                 }
+                // A bare name is a parameter; rustc checks that it exists.
+                _ if input.is_empty() || input.peek(Token![,]) => {
+                    if args.needs.contains(&key) {
+                        return Err(twice(&key));
+                    }
+                    args.needs.push(key);
+                }
                 _ => {
-                    let known: Vec<&str> = PARAMS.iter().map(|(id, _)| *id).collect();
                     return Err(syn::Error::new(
                         key.span(),
                         format!(
-                            "unknown argument `{name}`; expected one of {}, marks(..), cases = \"..\", xfail = \"..\", ignore = \"..\", timeout = SECS, stack = false, cases_from = path",
-                            known.join(", ")
+                            "unknown argument `{name}`; expected {KEYWORDS}, or the bare name of a parameter the test needs (`text_model`)"
                         ),
                     ));
                 }
             }
-            if input.is_empty() {
-                break;
-            }
-            input.parse::<Token![,]>()?;
-        }
+            Ok(())
+        })?;
         Ok(args)
+    }
+}
+
+fn parse_xfail(input: ParseStream, key: &Ident) -> syn::Result<Xfail> {
+    if input.peek(Token![=]) {
+        // The old form, `xfail = "reason"`, which expected any failure.
+        let eq = input.parse::<Token![=]>()?;
+        let reason = input
+            .parse::<LitStr>()
+            .map_or_else(|_| "..".to_owned(), |r| r.value());
+        return Err(syn::Error::new(
+            eq.span,
+            format!(
+                "`xfail` states the failure it expects: write xfail(reason = {reason:?}, status = 404) and/or contains = \"<text of the failure>\""
+            ),
+        ));
+    }
+    if !input.peek(syn::token::Paren) {
+        return Err(syn::Error::new(
+            key.span(),
+            format!("`xfail` states the failure it expects: {XFAIL_SYNTAX}"),
+        ));
+    }
+    let content;
+    parenthesized!(content in input);
+    let (mut reason, mut status, mut contains) = (None, None, None);
+    comma_separated(&content, |part, content| {
+        match part.to_string().as_str() {
+            "reason" => {
+                if reason.replace(non_empty(content, &part)?).is_some() {
+                    return Err(twice(&part));
+                }
+            }
+            "contains" => {
+                if contains.replace(non_empty(content, &part)?).is_some() {
+                    return Err(twice(&part));
+                }
+            }
+            "status" => {
+                content.parse::<Token![=]>()?;
+                let code: LitInt = content.parse()?;
+                if !(100..=599).contains(&code.base10_parse::<u16>().unwrap_or(0)) {
+                    return Err(syn::Error::new(
+                        code.span(),
+                        "`status` is an HTTP status, 100 to 599",
+                    ));
+                }
+                if status.replace(code).is_some() {
+                    return Err(twice(&part));
+                }
+            }
+            other => {
+                return Err(syn::Error::new(
+                    part.span(),
+                    format!(
+                        "unknown `xfail` argument `{other}`; expected reason = \"..\", status = N, contains = \"..\""
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    })?;
+    let Some(reason) = reason else {
+        return Err(syn::Error::new(
+            key.span(),
+            format!("`xfail` needs a `reason = \"..\"`: {XFAIL_SYNTAX}"),
+        ));
+    };
+    if status.is_none() && contains.is_none() {
+        return Err(syn::Error::new(
+            key.span(),
+            format!(
+                "`xfail` must state the failure it expects, so that no other failure passes for it: {XFAIL_SYNTAX}"
+            ),
+        ));
+    }
+    Ok(Xfail {
+        reason,
+        status,
+        contains,
+    })
+}
+
+fn some_or_none(value: Option<TokenStream2>) -> TokenStream2 {
+    match value {
+        Some(v) => quote!(::core::option::Option::Some(#v)),
+        None => quote!(::core::option::Option::None),
     }
 }
 
@@ -160,40 +284,36 @@ fn expand(args: Args, func: ItemFn) -> syn::Result<TokenStream2> {
             "a harness test cannot be generic",
         ));
     }
-    let ident = &sig.ident;
-    let fn_name = ident.to_string();
-    let static_name = format_ident!("__HARNESS_TEST_{}", fn_name.to_uppercase());
-    let needs = args.needs.iter().map(|n| {
-        let variant = PARAMS
-            .iter()
-            .find(|(id, _)| n == id)
-            .map(|(_, v)| *v)
-            .unwrap_or_default();
-        let variant = Ident::new(variant, n.span());
-        quote!(::harness::__private::Param::#variant)
-    });
-    let marks = &args.marks;
-    let opt = |v: &Option<LitStr>| match v {
-        Some(s) => quote!(::core::option::Option::Some(#s)),
-        None => quote!(::core::option::Option::None),
-    };
     if let (Some(file), Some(_)) = (&args.cases, &args.cases_from) {
         return Err(syn::Error::new(
             file.span(),
             "give `cases` or `cases_from`, not both",
         ));
     }
-    let cases = opt(&args.cases);
-    let cases_from = match &args.cases_from {
-        Some(path) => quote!(::core::option::Option::Some(#path)),
-        None => quote!(::core::option::Option::None),
-    };
-    let xfail = opt(&args.xfail);
-    let ignore = opt(&args.ignore);
-    let timeout = match &args.timeout {
-        Some(t) => quote!(::core::option::Option::Some(#t)),
-        None => quote!(::core::option::Option::None),
-    };
+    let ident = &sig.ident;
+    let fn_name = ident.to_string();
+    let static_name = format_ident!("__HARNESS_TEST_{}", fn_name.to_uppercase());
+    // Each name resolves in the harness's table, with the test's span, so
+    // rustc reports an unknown one where it was written.
+    let needs = args
+        .needs
+        .iter()
+        .map(|n| quote_spanned!(n.span()=> ::harness::__private::params::#n));
+    let marks = &args.marks;
+    let cases = some_or_none(args.cases.as_ref().map(|c| quote!(#c)));
+    let cases_from = some_or_none(args.cases_from.as_ref().map(|p| quote!(#p)));
+    let xfail = some_or_none(args.xfail.as_ref().map(|x| {
+        let reason = &x.reason;
+        let status = some_or_none(x.status.as_ref().map(|s| quote!(#s)));
+        let contains = some_or_none(x.contains.as_ref().map(|c| quote!(#c)));
+        quote!(::harness::__private::Xfail {
+            reason: #reason,
+            status: #status,
+            contains: #contains,
+        })
+    }));
+    let ignore = some_or_none(args.ignore.as_ref().map(|i| quote!(#i)));
+    let timeout = some_or_none(args.timeout.as_ref().map(|t| quote!(#t)));
     let needs_stack = args.stack.as_ref().is_none_or(syn::LitBool::value);
     let line = quote_spanned!(ident.span()=> ::core::line!());
     let call = quote!(#ident(&ctx).await.map_err(::core::convert::Into::into));
@@ -232,3 +352,6 @@ fn expand(args: Args, func: ItemFn) -> syn::Result<TokenStream2> {
         };
     })
 }
+
+#[cfg(test)]
+mod tests;

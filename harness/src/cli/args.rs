@@ -11,6 +11,8 @@ use std::path::PathBuf;
 
 use clap::{Parser, ValueEnum};
 
+use super::models::ModelArgs;
+
 /// The raw command line of a test binary.
 #[derive(Parser, Debug, Default, Clone, PartialEq)]
 #[command(
@@ -105,18 +107,9 @@ pub(crate) struct RawArgs {
     /// pytest-style keyword expression: `chat and not stream`.
     #[arg(short = 'k', value_name = "EXPR", help_heading = "selection")]
     pub keyword: Option<String>,
-    #[arg(long, value_name = "MODELS", help_heading = "models")]
-    pub text_model: Option<String>,
-    #[arg(long, value_name = "MODELS", help_heading = "models")]
-    pub vision_model: Option<String>,
-    #[arg(long, value_name = "MODELS", help_heading = "models")]
-    pub embedding_model: Option<String>,
-    #[arg(long, value_name = "SHIELDS", help_heading = "models")]
-    pub safety_shield: Option<String>,
-    #[arg(long, value_name = "MODELS", help_heading = "models")]
-    pub judge_model: Option<String>,
-    #[arg(long, value_name = "N", help_heading = "models")]
-    pub embedding_dimension: Option<String>,
+    /// One flag per model parameter (`--text-model`, …), from the table.
+    #[command(flatten)]
+    pub models: ModelArgs,
     /// KEY=VALUE for the stack's environment (repeatable).
     #[arg(long = "env", value_name = "KEY=VALUE", help_heading = "stack")]
     pub env: Vec<String>,
@@ -212,7 +205,10 @@ mod tests {
         );
         assert_eq!(a.stack_config.as_deref(), Some("server:starter"));
         assert_eq!(a.keyword.as_deref(), Some("chat"));
-        assert_eq!(a.text_model.as_deref(), Some("a,b"));
+        assert_eq!(
+            a.models.get(crate::registry::params::text_model),
+            Some("a,b")
+        );
         assert_eq!(a.env, ["A=1", "B=2"]);
         assert_eq!(a.setup.as_deref(), Some("local"));
         assert!(a.list);

@@ -9,9 +9,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::args::{ColorArg, FormatArg, RawArgs};
+use super::models;
 use super::setup::{self, Setup};
 use crate::record::InferenceMode;
-use crate::registry::Param;
+use crate::registry::{Models, Param};
 use crate::report::{ColorChoice, Format};
 use crate::select::{KeywordError, KeywordExpr, Suite};
 use crate::stack::launcher::LauncherKind;
@@ -40,7 +41,8 @@ macro_rules! options {
             use super::OptionSpec;
             $(pub(crate) const $id: OptionSpec = OptionSpec { flag: $flag, env: $env };)*
         }
-        /// Every option of ours, in README order.
+        /// Every option of ours but the model parameters (see
+        /// [`every_option`]), in README order.
         pub(crate) const OPTIONS: &[OptionSpec] = &[$(opt::$id),*];
     };
 }
@@ -53,18 +55,23 @@ options! {
     SETUP = "--setup", "LLAMA_STACK_TEST_SETUP", "model and environment defaults: local, ollama, vllm, gpt";
     SUITE = "--suite", "LLAMA_STACK_TEST_SUITE", "collect one suite: base, responses, vision";
     KEYWORD = "-k", "LLAMA_STACK_TEST_K", "pytest-style keyword expression";
-    TEXT_MODEL = "--text-model", "LLAMA_STACK_TEST_TEXT_MODEL", "comma-separated text models";
-    VISION_MODEL = "--vision-model", "LLAMA_STACK_TEST_VISION_MODEL", "comma-separated vision models";
-    EMBEDDING_MODEL = "--embedding-model", "LLAMA_STACK_TEST_EMBEDDING_MODEL", "comma-separated embedding models";
-    SAFETY_SHIELD = "--safety-shield", "LLAMA_STACK_TEST_SAFETY_SHIELD", "comma-separated safety shields";
-    JUDGE_MODEL = "--judge-model", "LLAMA_STACK_TEST_JUDGE_MODEL", "comma-separated judge models";
-    EMBEDDING_DIMENSION = "--embedding-dimension", "LLAMA_STACK_TEST_EMBEDDING_DIMENSION", "the embedding models' dimension";
     ENV = "--env", "LLAMA_STACK_TEST_ENV", "KEY=VALUE for the stack (repeatable; the variable takes a comma-separated list)";
     TEST_TIMEOUT = "--test-timeout", "LLAMA_STACK_TEST_TIMEOUT", "per-test deadline in seconds (default 300)";
     JUNIT = "--junit", "LLAMA_STACK_TEST_JUNIT", "write a JUnit XML report to this path";
     KEEP_SERVER = "--keep-server", "LLAMA_STACK_TEST_KEEP_SERVER", "leave the stack running after the run (true/false)";
     LAUNCHER = "--launcher", "LLAMA_STACK_TEST_LAUNCHER", "llama-stack (default) or ogx";
     HEALTH_TIMEOUT = "--health-timeout", "LLAMA_STACK_TEST_HEALTH_TIMEOUT", "seconds to wait for the stack's health (default 180)";
+}
+
+/// Every option of ours: [`OPTIONS`] and one per model parameter.
+pub(crate) fn every_option() -> impl Iterator<Item = OptionSpec> {
+    OPTIONS
+        .iter()
+        .map(|o| OptionSpec {
+            flag: o.flag,
+            env: o.env,
+        })
+        .chain(Param::all().map(models::option))
 }
 
 /// Where a value came from, for error messages.
@@ -139,19 +146,6 @@ pub(crate) enum Recorder {
     Stack,
 }
 
-/// The model parameters tests are run with; each list may be empty.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub(crate) struct Models {
-    lists: BTreeMap<Param, Vec<String>>,
-    pub embedding_dimension: Option<u32>,
-}
-
-impl Models {
-    pub(crate) fn values(&self, param: Param) -> &[String] {
-        self.lists.get(&param).map_or(&[], Vec::as_slice)
-    }
-}
-
 /// The resolved run.
 #[derive(Debug)]
 pub(crate) struct Config {
@@ -215,10 +209,9 @@ impl Defaults {
                 })?;
         let mut values = BTreeMap::new();
         for (key, value) in table {
-            if !OPTIONS.iter().any(|o| o.key() == key) {
-                let known = OPTIONS
-                    .iter()
-                    .map(OptionSpec::key)
+            if !every_option().any(|o| o.key() == key) {
+                let known = every_option()
+                    .map(|o| o.key())
                     .collect::<Vec<_>>()
                     .join(", ");
                 return Err(ConfigError::DefaultsKey {
@@ -251,13 +244,13 @@ fn scalar(value: &toml::Value) -> Option<String> {
 }
 
 /// Resolves one option through flag → variable → file.
-struct Resolver<'a> {
+pub(super) struct Resolver<'a> {
     env: &'a dyn Fn(&str) -> Option<String>,
     defaults: &'a Defaults,
 }
 
 impl Resolver<'_> {
-    fn get(&self, spec: &OptionSpec, flag: Option<String>) -> Option<(String, Origin)> {
+    pub(super) fn get(&self, spec: &OptionSpec, flag: Option<String>) -> Option<(String, Origin)> {
         if let Some(v) = flag {
             return Some((v, Origin::Flag(spec.flag)));
         }
@@ -338,27 +331,6 @@ fn parse_env_entry(entry: &str, origin: Origin) -> Result<(String, String), Conf
     Ok((key.to_owned(), value.to_owned()))
 }
 
-/// Splits a comma-separated model list, dropping blanks and repeats (a
-/// repeated value would make two trials with the same name).
-fn split_list(value: &str) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for item in value.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        if !out.iter().any(|o| o == item) {
-            out.push(item.to_owned());
-        }
-    }
-    out
-}
-
-const MODEL_OPTIONS: [(Param, &OptionSpec); 6] = [
-    (Param::TextModel, &opt::TEXT_MODEL),
-    (Param::VisionModel, &opt::VISION_MODEL),
-    (Param::EmbeddingModel, &opt::EMBEDDING_MODEL),
-    (Param::SafetyShield, &opt::SAFETY_SHIELD),
-    (Param::JudgeModel, &opt::JUDGE_MODEL),
-    (Param::EmbeddingDimension, &opt::EMBEDDING_DIMENSION),
-];
-
 impl Config {
     /// Resolves `args` against the environment (`env`) and the defaults file.
     pub(crate) fn resolve(
@@ -380,41 +352,7 @@ impl Config {
             }
         };
 
-        let mut models = Models::default();
-        for (param, spec) in MODEL_OPTIONS {
-            let flag = match param {
-                Param::TextModel => args.text_model.clone(),
-                Param::VisionModel => args.vision_model.clone(),
-                Param::EmbeddingModel => args.embedding_model.clone(),
-                Param::SafetyShield => args.safety_shield.clone(),
-                Param::JudgeModel => args.judge_model.clone(),
-                Param::EmbeddingDimension => args.embedding_dimension.clone(),
-            };
-            let resolved = r.get(spec, flag).or_else(|| {
-                let s = setup?;
-                s.model(param)
-                    .map(|v| (v.to_owned(), Origin::Setup(s.name)))
-            });
-            let Some((value, origin)) = resolved else {
-                continue;
-            };
-            if param == Param::EmbeddingDimension {
-                let dim = value
-                    .trim()
-                    .parse::<u32>()
-                    .ok()
-                    .filter(|d| *d > 0)
-                    .ok_or_else(|| ConfigError::InvalidValue {
-                        option: spec.flag,
-                        origin,
-                        value: value.clone(),
-                        expected: "a positive integer",
-                    })?;
-                models.embedding_dimension = Some(dim);
-            } else {
-                models.lists.insert(param, split_list(&value));
-            }
-        }
+        let models = models::resolve(&args.models, &r, setup)?;
 
         let suite = match r.get(&opt::SUITE, args.suite.clone()) {
             None => None,
@@ -584,6 +522,7 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::registry::params;
 
     fn resolve(line: &str, env: &[(&str, &str)], file: &str) -> Result<Config, ConfigError> {
         let args =
@@ -627,13 +566,13 @@ mod tests {
             "server:flag"
         );
         assert_eq!(
-            ok("", &env, file).models.values(Param::TextModel),
+            ok("", &env, file).models.values(params::text_model),
             ["env-model"]
         );
         assert_eq!(
             ok("--text-model a,b", &env, file)
                 .models
-                .values(Param::TextModel),
+                .values(params::text_model),
             ["a", "b"]
         );
         assert_eq!(ok("", &[], "").stack_config, "server:ci-tests");
@@ -642,16 +581,16 @@ mod tests {
     #[test]
     fn setup_prefills_and_explicit_values_win() {
         let c = ok("--setup local", &[], "");
-        assert_eq!(c.models.values(Param::TextModel), ["vllm/smollm2-135m"]);
-        assert_eq!(c.models.embedding_dimension, Some(576));
+        assert_eq!(c.models.values(params::text_model), ["vllm/smollm2-135m"]);
+        assert_eq!(c.models.count(params::embedding_dimension), Some(576));
         let c = ok("--setup local --text-model mine", &[], "");
-        assert_eq!(c.models.values(Param::TextModel), ["mine"]);
+        assert_eq!(c.models.values(params::text_model), ["mine"]);
         let c = ok(
             "",
             &[("LLAMA_STACK_TEST_EMBEDDING_DIMENSION", "384")],
             "setup = \"local\"",
         );
-        assert_eq!(c.models.embedding_dimension, Some(384));
+        assert_eq!(c.models.count(params::embedding_dimension), Some(384));
         let c = ok("--setup ollama --env VLLM_URL=http://elsewhere/v1", &[], "");
         assert!(
             c.env
@@ -663,8 +602,8 @@ mod tests {
     #[test]
     fn model_lists_are_split_trimmed_and_deduplicated() {
         let c = ok("--text-model a,,b,a", &[], "");
-        assert_eq!(c.models.values(Param::TextModel), ["a", "b"]);
-        assert!(c.models.values(Param::VisionModel).is_empty());
+        assert_eq!(c.models.values(params::text_model), ["a", "b"]);
+        assert!(c.models.values(params::vision_model).is_empty());
     }
 
     #[test]
@@ -760,7 +699,7 @@ mod tests {
     #[test]
     fn the_readme_documents_every_option_with_its_variable() {
         let readme = include_str!("../../../README.md");
-        for o in OPTIONS {
+        for o in every_option() {
             let row = readme
                 .lines()
                 .find(|l| l.starts_with(&format!("| `{}", o.flag)))

@@ -3,7 +3,8 @@
 
 mod args;
 mod config;
+mod models;
 mod setup;
 
 pub(crate) use args::RawArgs;
-pub(crate) use config::{Config, Defaults, Models, Recorder, RunIgnored};
+pub(crate) use config::{Config, Defaults, Recorder, RunIgnored};

@@ -3,7 +3,7 @@
 //! variables and the defaults file win. Setups differ only in data: where
 //! the upstream is and which models it serves.
 
-use crate::registry::Param;
+use crate::registry::{Param, params};
 
 /// One row of the table.
 #[derive(Debug, PartialEq, Eq)]
@@ -25,9 +25,12 @@ pub(crate) const SETUPS: &[Setup] = &[
         name: "local",
         description: "SmolLM2-135M-Instruct on llama.cpp, started by the harness on loopback (CPU, offline)",
         models: &[
-            (Param::TextModel, "vllm/smollm2-135m"),
-            (Param::EmbeddingModel, "llama-cpp-embed/smollm2-135m-embed"),
-            (Param::EmbeddingDimension, "576"),
+            (params::text_model, "vllm/smollm2-135m"),
+            (
+                params::embedding_model,
+                "llama-cpp-embed/smollm2-135m-embed",
+            ),
+            (params::embedding_dimension, "576"),
         ],
         env: &[],
         local_model: true,
@@ -36,9 +39,9 @@ pub(crate) const SETUPS: &[Setup] = &[
         name: "ollama",
         description: "an Ollama server on 127.0.0.1:11434 (OpenAI-compatible /v1)",
         models: &[
-            (Param::TextModel, "vllm/llama3.2:3b-instruct-fp16"),
-            (Param::EmbeddingModel, "llama-cpp-embed/all-minilm:l6-v2"),
-            (Param::EmbeddingDimension, "384"),
+            (params::text_model, "vllm/llama3.2:3b-instruct-fp16"),
+            (params::embedding_model, "llama-cpp-embed/all-minilm:l6-v2"),
+            (params::embedding_dimension, "384"),
         ],
         env: &[
             ("VLLM_URL", "http://127.0.0.1:11434/v1"),
@@ -51,7 +54,7 @@ pub(crate) const SETUPS: &[Setup] = &[
     Setup {
         name: "vllm",
         description: "a vLLM server on 127.0.0.1:8000",
-        models: &[(Param::TextModel, "vllm/Qwen/Qwen3-0.6B")],
+        models: &[(params::text_model, "vllm/Qwen/Qwen3-0.6B")],
         env: &[("VLLM_URL", "http://127.0.0.1:8000/v1")],
         local_model: false,
     },
@@ -59,12 +62,12 @@ pub(crate) const SETUPS: &[Setup] = &[
         name: "gpt",
         description: "OpenAI's hosted models (needs OPENAI_API_KEY)",
         models: &[
-            (Param::TextModel, "vllm/gpt-4o-mini"),
+            (params::text_model, "vllm/gpt-4o-mini"),
             (
-                Param::EmbeddingModel,
+                params::embedding_model,
                 "llama-cpp-embed/text-embedding-3-small",
             ),
-            (Param::EmbeddingDimension, "1536"),
+            (params::embedding_dimension, "1536"),
         ],
         env: &[
             ("VLLM_URL", "https://api.openai.com/v1"),

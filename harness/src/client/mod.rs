@@ -1,8 +1,10 @@
-//! The per-test context: the trial's id and parameters, captured output, and
-//! a client for the stack that tags every request with the test id
-//! (`X-LlamaStack-Provider-Data: {"__test_id": ...}`) so a stack recording on
-//! its own side can scope its recordings per test.
+//! The per-test context: the trial's id and parameters, captured output,
+//! deferred cleanups, and a client for the stack that tags every request with
+//! the test id (`X-LlamaStack-Provider-Data: {"__test_id": ...}`) so a stack
+//! recording on its own side can scope its recordings per test.
 
+mod cleanup;
+mod failure;
 mod response;
 
 use std::fmt::Display;
@@ -13,9 +15,11 @@ use reqwest::Method;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-pub use response::{ApiResponse, StreamEvent};
+pub use failure::{Skip, UnexpectedStatus, skip};
+pub(crate) use failure::{failure_status, skip_reason};
+pub use response::{ApiResponse, BytesResponse, StreamEvent};
 
-use crate::registry::{Param, TrialParams};
+use crate::registry::{Param, TrialParams, params};
 use crate::session::Session;
 
 /// What every test receives: `async fn t(ctx: &TestContext) -> harness::Result`.
@@ -25,6 +29,7 @@ pub struct TestContext {
     session: Arc<Session>,
     output: Mutex<String>,
     nocapture: bool,
+    cleanups: cleanup::Cleanups,
 }
 
 impl TestContext {
@@ -40,6 +45,7 @@ impl TestContext {
             session,
             output: Mutex::new(String::new()),
             nocapture,
+            cleanups: cleanup::Cleanups::default(),
         }
     }
 
@@ -51,46 +57,53 @@ impl TestContext {
     fn model(&self, param: Param) -> &str {
         match self.params.models.iter().find(|(p, _)| *p == param) {
             Some((_, v)) => v,
-            // A test reading a parameter it did not declare is a bug in the
-            // test, caught on its first run.
-            None => panic!(
-                "test `{}` reads `{}` but does not declare it: add `{}` to its #[harness::test(...)]",
-                self.id,
-                param.id(),
-                param.id()
-            ),
+            None => self.undeclared(param),
         }
     }
 
+    fn count(&self, param: Param) -> u32 {
+        match self.params.counts.iter().find(|(p, _)| *p == param) {
+            Some((_, n)) => *n,
+            None => self.undeclared(param),
+        }
+    }
+
+    /// A test reading a parameter it did not declare is a bug in the test,
+    /// caught on its first run.
+    fn undeclared(&self, param: Param) -> ! {
+        panic!(
+            "test `{}` reads `{}` but does not declare it: add `{}` to its #[harness::test(...)]",
+            self.id,
+            param.id(),
+            param.id()
+        )
+    }
+
+    // One accessor per row of the parameter table (`registry::PARAMS`).
+
     /// The `--text-model` this trial runs with (the test must declare `text_model`).
     pub fn text_model(&self) -> &str {
-        self.model(Param::TextModel)
+        self.model(params::text_model)
     }
     /// The `--vision-model` this trial runs with.
     pub fn vision_model(&self) -> &str {
-        self.model(Param::VisionModel)
+        self.model(params::vision_model)
     }
     /// The `--embedding-model` this trial runs with.
     pub fn embedding_model(&self) -> &str {
-        self.model(Param::EmbeddingModel)
+        self.model(params::embedding_model)
     }
     /// The `--safety-shield` this trial runs with.
     pub fn safety_shield(&self) -> &str {
-        self.model(Param::SafetyShield)
+        self.model(params::safety_shield)
     }
     /// The `--judge-model` this trial runs with.
     pub fn judge_model(&self) -> &str {
-        self.model(Param::JudgeModel)
+        self.model(params::judge_model)
     }
     /// `--embedding-dimension` (the test must declare `embedding_dimension`).
     pub fn embedding_dimension(&self) -> u32 {
-        match self.params.embedding_dimension {
-            Some(d) => d,
-            None => panic!(
-                "test `{}` reads `embedding_dimension` but does not declare it in its #[harness::test(...)]",
-                self.id
-            ),
-        }
+        self.count(params::embedding_dimension)
     }
 
     /// The data-driven case this trial runs (the test must name a `cases` file).
@@ -130,6 +143,22 @@ impl TestContext {
         }
     }
 
+    /// Deletes `path` (`/v1/files/file-…`) once the test has ended, however
+    /// it ended: after an early `?`, a panic or its deadline too. Deferred
+    /// deletes run newest first; one that fails is logged, not failed, and a
+    /// path already gone (404) is fine.
+    pub fn defer_delete(&self, path: impl Into<String>) {
+        self.cleanups.push(path.into());
+    }
+
+    /// Runs the deferred cleanups, within their own deadline; the runner
+    /// calls it once the test body has ended, before deciding the outcome.
+    pub(crate) async fn run_cleanups(&self) {
+        let delete = |path: String| async move { self.delete(&path).await };
+        let log = |message: String| self.log(message);
+        cleanup::run(self.cleanups.take(), cleanup::DEADLINE, delete, &log).await;
+    }
+
     pub(crate) fn take_output(&self) -> String {
         self.output
             .lock()
@@ -158,18 +187,28 @@ impl TestContext {
             .header("X-LlamaStack-Provider-Data", provider_data))
     }
 
+    /// Sends a request; a failure to get an answer says what is known about
+    /// the stack.
+    async fn connect(
+        &self,
+        builder: reqwest::RequestBuilder,
+        what: &str,
+    ) -> anyhow::Result<reqwest::Response> {
+        match builder.send().await {
+            Ok(r) => Ok(r),
+            Err(e) => {
+                let explained = self.session.explain(&self.id, e).await;
+                Err(explained.context(format!("{what} failed")))
+            }
+        }
+    }
+
     async fn send(
         &self,
         builder: reqwest::RequestBuilder,
         what: String,
     ) -> anyhow::Result<ApiResponse> {
-        let response = match builder.send().await {
-            Ok(r) => r,
-            Err(e) => {
-                let explained = self.session.explain(&self.id, e).await;
-                return Err(explained.context(format!("{what} failed")));
-            }
-        };
+        let response = self.connect(builder, &what).await?;
         ApiResponse::read(what, response).await
     }
 
@@ -201,6 +240,23 @@ impl TestContext {
         self.send(req, format!("POST {path}")).await
     }
 
+    /// `GET path`, any status, the body as bytes (file contents, say).
+    pub async fn get_bytes(&self, path: &str) -> anyhow::Result<BytesResponse> {
+        let what = format!("GET {path}");
+        let req = self.request(Method::GET, path).await?;
+        let response = self.connect(req, &what).await?;
+        let status = response.status().as_u16();
+        let bytes = response
+            .bytes()
+            .await
+            .with_context(|| format!("{what}: reading the body"))?;
+        Ok(BytesResponse {
+            what,
+            status,
+            bytes: bytes.to_vec(),
+        })
+    }
+
     /// `GET path`, expecting 2xx; the JSON body.
     pub async fn get_ok(&self, path: &str) -> anyhow::Result<Value> {
         self.get(path).await?.ok()
@@ -216,14 +272,8 @@ impl TestContext {
     pub async fn post_stream(&self, path: &str, body: &Value) -> anyhow::Result<Vec<StreamEvent>> {
         let req = self.request(Method::POST, path).await?.json(body);
         let what = format!("POST {path} (stream)");
-        let response = match req.send().await {
-            Ok(r) => r,
-            Err(e) => {
-                let explained = self.session.explain(&self.id, e).await;
-                return Err(explained.context(format!("{what} failed")));
-            }
-        };
-        let status = response.status();
+        let response = self.connect(req, &what).await?;
+        let status = response.status().as_u16();
         let is_sse = response
             .headers()
             .get(reqwest::header::CONTENT_TYPE)
@@ -233,24 +283,15 @@ impl TestContext {
             .text()
             .await
             .with_context(|| format!("{what}: reading the stream"))?;
-        if !status.is_success() || !is_sse {
+        UnexpectedStatus::check(&what, None, status, &text)?;
+        if !is_sse {
             return Err(anyhow!(
-                "{what} answered {status} instead of an event stream: {}",
-                response::clip(&text)
+                "{what} answered {status} with no event stream: {}",
+                failure::clip(&text)
             ));
         }
         response::parse_events(&text).with_context(|| format!("{what}: malformed event stream"))
     }
-}
-
-/// The status of the HTTP answer a test failed on, if it failed on one.
-pub(crate) fn failure_status(_error: &anyhow::Error) -> Option<u16> {
-    None
-}
-
-/// The reason a test skipped itself, if it did.
-pub(crate) fn skip_reason(_error: &anyhow::Error) -> Option<&str> {
-    None
 }
 
 impl std::fmt::Debug for TestContext {

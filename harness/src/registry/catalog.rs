@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::cases::{Case, CaseFile};
-use super::def::{Param, TestDef};
-use crate::cli::Models;
+use super::def::TestDef;
+use super::param::{Models, Param};
 
 /// Why a trial does not run by default.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -33,8 +33,10 @@ impl Ignore {
 /// The values one trial runs with.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub(crate) struct TrialParams {
+    /// The list parameters' values, in table order (as in the trial's name).
     pub models: Vec<(Param, String)>,
-    pub embedding_dimension: Option<u32>,
+    /// The count parameters' values.
+    pub counts: Vec<(Param, u32)>,
     pub case: Option<Arc<Case>>,
 }
 
@@ -143,10 +145,7 @@ fn expand(
 
     let mut needs: Vec<Param> = def.needs.to_vec();
     needs.sort();
-    let missing = needs.iter().find(|p| match p {
-        Param::EmbeddingDimension => models.embedding_dimension.is_none(),
-        p => models.values(**p).is_empty(),
-    });
+    let missing = needs.iter().find(|p| !models.has(**p));
     if let Some(param) = missing {
         let ignore = Ignore::Missing(format!("no {} given", param.flag()));
         out.push(trial(
@@ -173,10 +172,10 @@ fn expand(
             })
             .collect();
     }
-    let embedding_dimension = needs
-        .contains(&Param::EmbeddingDimension)
-        .then_some(models.embedding_dimension)
-        .flatten();
+    let counts: Vec<(Param, u32)> = needs
+        .iter()
+        .filter_map(|p| Some((*p, models.count(*p)?)))
+        .collect();
     let marked = def.ignore.map(|r| Ignore::Marked(r.to_owned()));
 
     for combo in &combos {
@@ -195,7 +194,7 @@ fn expand(
             };
             let params = TrialParams {
                 models: combo.clone(),
-                embedding_dimension,
+                counts: counts.clone(),
                 case: case.clone(),
             };
             out.push(trial(def, name, path.clone(), params, marked.clone()));
@@ -223,7 +222,7 @@ fn trial(
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::registry::TestFn;
+    use crate::registry::{TestFn, params};
 
     fn never(
         _: Arc<crate::client::TestContext>,
@@ -280,7 +279,7 @@ pub(crate) mod tests {
     static MODELS: [TestDef; 1] = [def(
         "integration::inference::chat",
         "streams",
-        &[Param::TextModel, Param::EmbeddingModel],
+        &[params::embedding_model, params::text_model],
     )];
 
     #[test]
@@ -291,7 +290,7 @@ pub(crate) mod tests {
 
     #[test]
     fn parametrised_tests_run_once_per_combination() {
-        let m = models(&[(Param::TextModel, "a,b"), (Param::EmbeddingModel, "e")]);
+        let m = models(&[(params::text_model, "a,b"), (params::embedding_model, "e")]);
         let c = Catalog::build(&MODELS, &m, &BTreeMap::new()).expect("builds");
         assert_eq!(
             names(&c),
@@ -309,7 +308,7 @@ pub(crate) mod tests {
 
     #[test]
     fn a_missing_parameter_ignores_the_test_with_a_reason() {
-        let m = models(&[(Param::TextModel, "a")]);
+        let m = models(&[(params::text_model, "a")]);
         let c = Catalog::build(&MODELS, &m, &BTreeMap::new()).expect("builds");
         assert_eq!(names(&c), ["inference::chat::streams"]);
         assert_eq!(
@@ -318,10 +317,46 @@ pub(crate) mod tests {
         );
     }
 
+    static COUNTED: [TestDef; 1] = [def(
+        "integration::embeddings::basic",
+        "sized",
+        &[params::embedding_dimension, params::embedding_model],
+    )];
+
+    #[test]
+    fn a_count_parameter_neither_multiplies_nor_names_trials() {
+        let m = models(&[
+            (params::embedding_model, "e,f"),
+            (params::embedding_dimension, "384"),
+        ]);
+        let c = Catalog::build(&COUNTED, &m, &BTreeMap::new()).expect("builds");
+        assert_eq!(
+            names(&c),
+            [
+                "embeddings::basic::sized[embedding_model=e]",
+                "embeddings::basic::sized[embedding_model=f]"
+            ]
+        );
+        assert_eq!(
+            c.trials[0].params.counts,
+            [(params::embedding_dimension, 384)]
+        );
+        let m = models(&[(params::embedding_model, "e")]);
+        let c = Catalog::build(&COUNTED, &m, &BTreeMap::new()).expect("builds");
+        assert_eq!(
+            c.trials[0].ignore,
+            Some(Ignore::Missing("no --embedding-dimension given".into()))
+        );
+    }
+
     static CASED: [TestDef; 1] = [TestDef {
         cases: Some("inference/chat.yaml"),
         marks: &["streaming"],
-        ..def("integration::inference::chat", "cases", &[Param::TextModel])
+        ..def(
+            "integration::inference::chat",
+            "cases",
+            &[params::text_model],
+        )
     }];
 
     #[test]
@@ -332,7 +367,7 @@ pub(crate) mod tests {
             super::super::cases::parse_cases("x", "cases:\n  - id: one\n  - id: Two\n")
                 .expect("parses"),
         );
-        let m = models(&[(Param::TextModel, "m")]);
+        let m = models(&[(params::text_model, "m")]);
         let c = Catalog::build(&CASED, &m, &files).expect("builds");
         assert_eq!(
             names(&c),

@@ -24,6 +24,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use super::cases::Case;
+use super::param::Param;
 use crate::client::TestContext;
 
 /// The type-erased body of a test: the macro wraps the user's `async fn`.
@@ -33,58 +34,18 @@ pub type TestFn =
 /// Computes a test's cases at collection time (`cases_from = f`).
 pub type CaseSource = fn() -> anyhow::Result<Vec<Case>>;
 
-/// A model (or value) a test needs; it runs once per value given for each
-/// list-valued parameter, and is ignored with a reason when one is missing.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Param {
-    TextModel,
-    VisionModel,
-    EmbeddingModel,
-    SafetyShield,
-    JudgeModel,
-    /// A single integer, not a list: it never multiplies the trials.
-    EmbeddingDimension,
-}
-
-impl Param {
-    pub const ALL: [Param; 6] = [
-        Param::TextModel,
-        Param::VisionModel,
-        Param::EmbeddingModel,
-        Param::SafetyShield,
-        Param::JudgeModel,
-        Param::EmbeddingDimension,
-    ];
-
-    /// The id used in trial names and `-k`: `text_model`.
-    pub fn id(self) -> &'static str {
-        match self {
-            Param::TextModel => "text_model",
-            Param::VisionModel => "vision_model",
-            Param::EmbeddingModel => "embedding_model",
-            Param::SafetyShield => "safety_shield",
-            Param::JudgeModel => "judge_model",
-            Param::EmbeddingDimension => "embedding_dimension",
-        }
-    }
-
-    /// The flag that sets it, as a user types it: `--text-model`.
-    pub fn flag(self) -> &'static str {
-        match self {
-            Param::TextModel => "--text-model",
-            Param::VisionModel => "--vision-model",
-            Param::EmbeddingModel => "--embedding-model",
-            Param::SafetyShield => "--safety-shield",
-            Param::JudgeModel => "--judge-model",
-            Param::EmbeddingDimension => "--embedding-dimension",
-        }
-    }
-
-    /// Whether the parameter takes a comma-separated list (and so appears in
-    /// trial names) or one value.
-    pub fn is_list(self) -> bool {
-        self != Param::EmbeddingDimension
-    }
+/// A failure a test is known to have (`xfail(reason = .., status = ..,
+/// contains = ..)`). It is expected only when the test's own failure matches
+/// every part given: the runner reports anything else as the real failure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Xfail {
+    /// Why: a known bug of the stack or the upstream, for the report.
+    pub reason: &'static str,
+    /// The test failed on an HTTP answer with this status where it expected
+    /// another (a `harness::UnexpectedStatus` in its error chain).
+    pub status: Option<u16>,
+    /// A substring of the failure's text: the error and its causes.
+    pub contains: Option<&'static str>,
 }
 
 /// One registered test function, as the attribute macro writes it.
@@ -103,8 +64,8 @@ pub struct TestDef {
     pub cases: Option<&'static str>,
     /// A function computing the cases when the tests are collected.
     pub cases_from: Option<CaseSource>,
-    /// Expected to fail, for this reason; passing is then a failure.
-    pub xfail: Option<&'static str>,
+    /// Expected to fail in this way; passing is then a failure.
+    pub xfail: Option<Xfail>,
     /// Never run unless asked (`--ignored`), for this reason.
     pub ignore: Option<&'static str>,
     /// Overrides `--test-timeout` for this test.

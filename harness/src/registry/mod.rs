@@ -5,8 +5,11 @@
 mod cases;
 mod catalog;
 mod def;
+mod param;
 
 pub use cases::Case;
 pub(crate) use cases::{CaseError, load_cases};
 pub(crate) use catalog::{Catalog, CatalogError, Ignore, Trial, TrialParams};
-pub use def::{CaseSource, Param, TESTS, TestDef, TestFn};
+pub use def::{CaseSource, TESTS, TestDef, TestFn, Xfail};
+pub use param::{Kind, Param, params};
+pub(crate) use param::{Models, PARAMS};

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use super::plan::plan;
 use crate::cli::{Config, Defaults, RawArgs};
-use crate::registry::{Catalog, Param, TestDef};
+use crate::registry::{Catalog, TestDef, params};
 use crate::report::write_list;
 
 /// `n` registered tests over ten areas, each needing a text model, run with
@@ -50,7 +50,7 @@ pub fn synthetic_registered(n: usize) -> Registered {
             function: Box::leak(format!("test_{i}").into_boxed_str()),
             file: "tests/integration/x.rs",
             line: 1,
-            needs: &[Param::TextModel],
+            needs: &[params::text_model],
             marks: &["streaming"],
             cases: None,
             cases_from: None,

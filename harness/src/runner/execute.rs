@@ -11,7 +11,7 @@ use tokio::sync::Semaphore;
 use super::outcome::{Cause, Ended, Expectation, Failure, Observed, decide};
 use super::panic::{self, PanicSlot};
 use super::plan::{Action, Plan};
-use crate::client::TestContext;
+use crate::client::{TestContext, failure_status, skip_reason};
 use crate::registry::Trial;
 use crate::report::{Event, Outcome, Reporter, Summary};
 use crate::session::{Session, StackDied, StackNotStarted, StackUnreachable};
@@ -153,6 +153,12 @@ async fn run_one(
     let task = tokio::spawn(panic::scope(slot.clone(), (trial.def.run)(ctx.clone())));
     let abort = task.abort_handle();
     let result = tokio::time::timeout(deadline, task).await;
+    if result.is_err() {
+        abort.abort();
+    }
+    // Whatever the body did, what it deferred is undone before the outcome,
+    // and that traffic counts as the test's.
+    ctx.run_cleanups().await;
     let own = |text: String| {
         Ended::Failed(Failure {
             text,
@@ -169,10 +175,7 @@ async fn run_one(
             None => "the test panicked".to_owned(),
         }),
         Ok(Err(_)) => own("the test was cancelled".to_owned()),
-        Err(_) => {
-            abort.abort();
-            Ended::TimedOut(deadline)
-        }
+        Err(_) => Ended::TimedOut(deadline),
     };
     // The stack's health first: a dead stack took its proxy with it, and
     // then explains why the proxy cannot say what this test's traffic did.
@@ -189,10 +192,10 @@ async fn run_one(
         traffic: session.test_finished(&trial.name).await,
         stack_died,
     };
-    let xfail = trial.def.xfail.map(|reason| Expectation {
-        reason,
-        status: None,
-        contains: None,
+    let xfail = trial.def.xfail.map(|x| Expectation {
+        reason: x.reason,
+        status: x.status,
+        contains: x.contains,
     });
     let outcome = decide(observed, xfail, &header);
     let mut output = ctx.take_output();
@@ -212,7 +215,7 @@ async fn run_one(
 /// A test's error, classified: the stack's fault or the test's own, and the
 /// HTTP status it failed on.
 fn classify(error: &anyhow::Error) -> Ended {
-    if let Some(reason) = crate::client::skip_reason(error) {
+    if let Some(reason) = skip_reason(error) {
         return Ended::Skipped(reason.to_owned());
     }
     let stack_fault = error.downcast_ref::<StackDied>().is_some()
@@ -220,7 +223,7 @@ fn classify(error: &anyhow::Error) -> Ended {
         || error.downcast_ref::<StackNotStarted>().is_some();
     Ended::Failed(Failure {
         text: describe(error),
-        status: crate::client::failure_status(error),
+        status: failure_status(error),
         cause: if stack_fault {
             Cause::Stack
         } else {

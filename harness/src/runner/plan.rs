@@ -7,7 +7,7 @@
 //! `--ignored`/`--include-ignored`.
 
 use crate::cli::{Config, RunIgnored};
-use crate::registry::{Catalog, Ignore, Param, Trial};
+use crate::registry::{Catalog, Ignore, Trial, params};
 use crate::report::Listed;
 use crate::select::trial_keywords;
 
@@ -55,7 +55,7 @@ pub(crate) enum PlanError {
 pub(crate) fn collected(trial: &Trial, config: &Config) -> bool {
     if let Some(suite) = config.suite {
         let area = trial.path.split("::").next().unwrap_or_default();
-        let needs_vision = trial.def.needs.contains(&Param::VisionModel);
+        let needs_vision = trial.def.needs.contains(&params::vision_model);
         if !suite.includes(area, trial.def.marks, needs_vision) {
             return false;
         }

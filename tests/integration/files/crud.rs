@@ -3,15 +3,15 @@
 use harness::prelude::*;
 use harness::reqwest::multipart::{Form, Part};
 
-use crate::common::{cleanup, expect_error, upload};
+use crate::common::upload;
 
 const NOTE: &[u8] = b"The harness stores recordings as JSON.\n";
 
 #[harness::test(marks(files))]
 async fn upload_answers_the_files_metadata(ctx: &TestContext) -> Result {
     let id = upload(ctx, "note.txt", NOTE, "assistants").await?;
+    ctx.defer_delete(format!("/v1/files/{id}"));
     let file = ctx.get_ok(&format!("/v1/files/{id}")).await?;
-    cleanup(ctx, &format!("/v1/files/{id}")).await;
     ensure!(id.starts_with("file-"), "id {id} lacks the `file-` prefix");
     ensure!(file["object"] == "file", "object is {}", file["object"]);
     ensure!(
@@ -44,21 +44,15 @@ async fn content_is_the_uploaded_bytes(ctx: &TestContext) -> Result {
     // Every byte value, so nothing is decoded or re-encoded on the way.
     let bytes: Vec<u8> = (0..=255u8).rev().collect();
     let id = upload(ctx, "all-bytes.bin", &bytes, "batch").await?;
-    let request = ctx
-        .request(
-            harness::reqwest::Method::GET,
-            &format!("/v1/files/{id}/content"),
-        )
-        .await?;
-    let response = request.send().await?;
-    let status = response.status();
-    let body = response.bytes().await?;
-    cleanup(ctx, &format!("/v1/files/{id}")).await;
-    ensure!(status.is_success(), "GET content answered {status}");
+    ctx.defer_delete(format!("/v1/files/{id}"));
+    let content = ctx
+        .get_bytes(&format!("/v1/files/{id}/content"))
+        .await?
+        .ok()?;
     ensure!(
-        body.as_ref() == bytes.as_slice(),
+        content == bytes,
         "got {} different bytes back",
-        body.len()
+        content.len()
     );
     Ok(())
 }
@@ -66,8 +60,8 @@ async fn content_is_the_uploaded_bytes(ctx: &TestContext) -> Result {
 #[harness::test(marks(files))]
 async fn uploaded_file_is_listed(ctx: &TestContext) -> Result {
     let id = upload(ctx, "listed.txt", NOTE, "assistants").await?;
+    ctx.defer_delete(format!("/v1/files/{id}"));
     let list = ctx.get_ok("/v1/files?limit=10000").await?;
-    cleanup(ctx, &format!("/v1/files/{id}")).await;
     ensure!(list["object"] == "list", "object is {}", list["object"]);
     let data = list["data"].as_array().context("no `data` list")?;
     ensure!(
@@ -81,10 +75,10 @@ async fn uploaded_file_is_listed(ctx: &TestContext) -> Result {
 #[harness::test(marks(files))]
 async fn list_filters_by_purpose(ctx: &TestContext) -> Result {
     let batch = upload(ctx, "batch.jsonl", b"{}\n", "batch").await?;
+    ctx.defer_delete(format!("/v1/files/{batch}"));
     let list = ctx
         .get_ok("/v1/files?purpose=assistants&limit=10000")
         .await?;
-    cleanup(ctx, &format!("/v1/files/{batch}")).await;
     let data = list["data"].as_array().context("no `data` list")?;
     ensure!(
         data.iter().all(|f| f["purpose"] == "assistants"),
@@ -99,14 +93,11 @@ async fn list_filters_by_purpose(ctx: &TestContext) -> Result {
 
 #[harness::test(marks(files))]
 async fn list_limit_pages(ctx: &TestContext) -> Result {
-    let ids = [
-        upload(ctx, "one.txt", NOTE, "assistants").await?,
-        upload(ctx, "two.txt", NOTE, "assistants").await?,
-    ];
-    let page = ctx.get_ok("/v1/files?limit=1").await?;
-    for id in &ids {
-        cleanup(ctx, &format!("/v1/files/{id}")).await;
+    for name in ["one.txt", "two.txt"] {
+        let id = upload(ctx, name, NOTE, "assistants").await?;
+        ctx.defer_delete(format!("/v1/files/{id}"));
     }
+    let page = ctx.get_ok("/v1/files?limit=1").await?;
     let data = page["data"].as_array().context("no `data` list")?;
     ensure!(data.len() == 1, "limit=1 listed {} files", data.len());
     ensure!(
@@ -129,32 +120,27 @@ async fn deleted_file_is_gone(ctx: &TestContext) -> Result {
         deleted["deleted"] == true && deleted["id"] == id.as_str(),
         "delete answered {deleted}"
     );
-    expect_error(&ctx.get(&format!("/v1/files/{id}")).await?, 404, &[&id])?;
-    expect_error(
-        &ctx.get(&format!("/v1/files/{id}/content")).await?,
-        404,
-        &[&id],
-    )?;
-    expect_error(&ctx.delete(&format!("/v1/files/{id}")).await?, 404, &[&id])
+    let path = format!("/v1/files/{id}");
+    ctx.get(&path).await?.expect_error(404, &[&id])?;
+    ctx.get(&format!("{path}/content"))
+        .await?
+        .expect_error(404, &[&id])?;
+    ctx.delete(&path).await?.expect_error(404, &[&id])
 }
 
 #[harness::test(marks(files, errors))]
 async fn unknown_file_is_404_naming_it(ctx: &TestContext) -> Result {
     let id = "file-00000000000000000000000000000000";
-    expect_error(
-        &ctx.get(&format!("/v1/files/{id}")).await?,
-        404,
-        &[id, "not found"],
-    )
+    ctx.get(&format!("/v1/files/{id}"))
+        .await?
+        .expect_error(404, &[id, "not found"])
 }
 
 #[harness::test(marks(files, errors))]
 async fn malformed_file_id_is_a_400_giving_the_format(ctx: &TestContext) -> Result {
-    expect_error(
-        &ctx.get("/v1/files/not-an-id").await?,
-        400,
-        &["not-an-id", "file-"],
-    )
+    ctx.get("/v1/files/not-an-id")
+        .await?
+        .expect_error(400, &["not-an-id", "file-"])
 }
 
 #[harness::test(marks(files, errors))]
@@ -163,7 +149,7 @@ async fn unknown_purpose_is_a_400_listing_the_valid_ones(ctx: &TestContext) -> R
         .text("purpose", "homework")
         .part("file", Part::bytes(NOTE.to_vec()).file_name("note.txt"));
     let response = ctx.post_multipart("/v1/files", form).await?;
-    expect_error(&response, 400, &["purpose", "'assistants' or 'batch'"])
+    response.expect_error(400, &["purpose", "'assistants' or 'batch'"])
 }
 
 #[harness::test(marks(files, errors))]
@@ -171,5 +157,5 @@ async fn upload_without_a_file_is_a_400(ctx: &TestContext) -> Result {
     let response = ctx
         .post_multipart("/v1/files", Form::new().text("purpose", "assistants"))
         .await?;
-    expect_error(&response, 400, &["file", "Field required"])
+    response.expect_error(400, &["file", "Field required"])
 }

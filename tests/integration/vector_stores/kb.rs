@@ -1,9 +1,10 @@
 //! A small knowledge base the vector store tests share: three one-line
-//! documents on unrelated topics, uploaded and attached to a new store.
+//! documents on unrelated topics, uploaded and attached to a new store. The
+//! store and the files are deleted when the test ends.
 
 use harness::prelude::*;
 
-use crate::common::{cleanup, upload};
+use crate::common::upload;
 
 pub const DOCUMENTS: [(&str, &str); 3] = [
     (
@@ -27,7 +28,8 @@ pub struct Kb {
 }
 
 impl Kb {
-    /// A new store named `name` holding `documents`.
+    /// A new store named `name` holding `documents`, all deleted when the
+    /// test ends.
     pub async fn create(
         ctx: &TestContext,
         name: &str,
@@ -40,6 +42,7 @@ impl Kb {
         };
         for (filename, text) in documents {
             let id = upload(ctx, filename, text.as_bytes(), "assistants").await?;
+            ctx.defer_delete(format!("/v1/files/{id}"));
             kb.files.push((filename, id.clone()));
             let attached = ctx
                 .post_ok(&kb.path("/files"), &json!({"file_id": id}))
@@ -87,23 +90,16 @@ impl Kb {
             .collect();
         Ok((names, page))
     }
-
-    /// Deletes the store and its files.
-    pub async fn delete(self, ctx: &TestContext) {
-        cleanup(ctx, &self.path("")).await;
-        for (_, id) in &self.files {
-            cleanup(ctx, &format!("/v1/files/{id}")).await;
-        }
-    }
 }
 
-/// Creates an empty store; its id.
+/// Creates an empty store, deleted when the test ends; its id.
 pub async fn create_store(ctx: &TestContext, name: &str) -> Result<String> {
     let store = ctx
         .post_ok("/v1/vector_stores", &json!({"name": name}))
         .await?;
-    Ok(store["id"]
+    let id = store["id"]
         .as_str()
-        .with_context(|| format!("no id in {store}"))?
-        .to_owned())
+        .with_context(|| format!("no id in {store}"))?;
+    ctx.defer_delete(format!("/v1/vector_stores/{id}"));
+    Ok(id.to_owned())
 }

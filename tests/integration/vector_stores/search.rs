@@ -17,9 +17,7 @@ async fn search_ranks_the_matching_document_first(ctx: &TestContext) -> Result {
     let expected = ctx.case()["expect_file"]
         .as_str()
         .context("the case has no expect_file")?;
-    let result = kb.search(ctx, query, 3).await;
-    kb.delete(ctx).await;
-    let (names, _) = result?;
+    let (names, _) = kb.search(ctx, query, 3).await?;
     ensure!(
         names.first().map(String::as_str) == Some(expected),
         "{query:?} ranked {names:?}, expected {expected} first"
@@ -30,10 +28,7 @@ async fn search_ranks_the_matching_document_first(ctx: &TestContext) -> Result {
 #[harness::test(embedding_model, marks(vector_stores, embeddings))]
 async fn search_results_carry_the_chunk_and_a_descending_score(ctx: &TestContext) -> Result {
     let kb = Kb::create(ctx, "search-shape", &DOCUMENTS).await?;
-    let result = kb.search(ctx, "What is the capital of France?", 3).await;
-    let paris = kb.file("paris.txt").map(str::to_owned);
-    kb.delete(ctx).await;
-    let (_, page) = result?;
+    let (_, page) = kb.search(ctx, "What is the capital of France?", 3).await?;
     ensure!(
         page["object"] == "vector_store.search_results.page",
         "object is {}",
@@ -52,7 +47,7 @@ async fn search_results_carry_the_chunk_and_a_descending_score(ctx: &TestContext
     );
     let top = &data[0];
     ensure!(
-        top["file_id"] == paris?.as_str(),
+        top["file_id"] == kb.file("paris.txt")?,
         "the top result is file {}",
         top["file_id"]
     );
@@ -81,11 +76,9 @@ async fn search_results_carry_the_chunk_and_a_descending_score(ctx: &TestContext
 #[harness::test(embedding_model, marks(vector_stores, embeddings))]
 async fn max_num_results_caps_the_results(ctx: &TestContext) -> Result {
     let kb = Kb::create(ctx, "search-max", &DOCUMENTS).await?;
-    let result = kb
+    let (names, _) = kb
         .search(ctx, "What does the Rust compiler check?", 1)
-        .await;
-    kb.delete(ctx).await;
-    let (names, _) = result?;
+        .await?;
     ensure!(names == ["rust.txt"], "max_num_results 1 gave {names:?}");
     Ok(())
 }
@@ -93,29 +86,24 @@ async fn max_num_results_caps_the_results(ctx: &TestContext) -> Result {
 #[harness::test(embedding_model, marks(vector_stores, embeddings))]
 async fn removed_file_is_no_longer_found(ctx: &TestContext) -> Result {
     let kb = Kb::create(ctx, "search-removed", &DOCUMENTS).await?;
-    let result = async {
-        let paris = kb.file("paris.txt")?;
-        let removed = ctx
-            .delete(&kb.path(&format!("/files/{paris}")))
-            .await?
-            .ok()?;
-        ensure!(
-            removed["deleted"] == true,
-            "removing the file answered {removed}"
-        );
-        let (names, _) = kb.search(ctx, "What is the capital of France?", 3).await?;
-        ensure!(
-            !names.iter().any(|n| n == "paris.txt"),
-            "a removed file is still found: {names:?}"
-        );
-        ensure!(
-            names.len() == 2,
-            "{} results from the two files left",
-            names.len()
-        );
-        Ok(())
-    }
-    .await;
-    kb.delete(ctx).await;
-    result
+    let paris = kb.file("paris.txt")?;
+    let removed = ctx
+        .delete(&kb.path(&format!("/files/{paris}")))
+        .await?
+        .ok()?;
+    ensure!(
+        removed["deleted"] == true,
+        "removing the file answered {removed}"
+    );
+    let (names, _) = kb.search(ctx, "What is the capital of France?", 3).await?;
+    ensure!(
+        !names.iter().any(|n| n == "paris.txt"),
+        "a removed file is still found: {names:?}"
+    );
+    ensure!(
+        names.len() == 2,
+        "{} results from the two files left",
+        names.len()
+    );
+    Ok(())
 }
