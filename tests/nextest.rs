@@ -4,11 +4,15 @@
 //!
 //! It runs `cargo nextest run` on the already-built integration target (cargo
 //! holds no lock while tests run), on a port of its own so it cannot meet a
-//! server of another run.
+//! server of another run. A machine without cargo-nextest reports the test
+//! ignored, saying how to install it (CI installs it: see `.ci/run`); this
+//! target runs on stack-harness itself, which can skip at run time.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
+
+use harness::prelude::*;
 
 const PORT: u16 = 8331;
 
@@ -41,8 +45,27 @@ fn processes_inside(dir: &Path) -> Vec<u32> {
         .collect()
 }
 
-#[test]
-fn the_suite_under_nextest_shares_one_server_and_leaves_nothing_running() {
+/// Whether `cargo nextest` runs here.
+fn nextest_installed() -> bool {
+    Command::new("cargo")
+        .args(["nextest", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+#[harness::test(stack = false, timeout = 900)]
+async fn the_suite_under_nextest_shares_one_server_and_leaves_nothing_running(
+    _ctx: &TestContext,
+) -> Result {
+    if !nextest_installed() {
+        return harness::skip(
+            "cargo-nextest is not installed; install it with `cargo install --locked cargo-nextest`",
+        );
+    }
+    tokio::task::spawn_blocking(run_the_suite_under_nextest).await?
+}
+
+fn run_the_suite_under_nextest() -> Result {
     let dir = session_dir();
     let before = starts(&dir);
     let status = Command::new("cargo")
@@ -58,15 +81,15 @@ fn the_suite_under_nextest_shares_one_server_and_leaves_nothing_running() {
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env("LLAMA_STACK_CONFIG", format!("server:ci-tests:{PORT}"))
         .status()
-        .expect("cargo nextest runs (it is installed with the toolchain here)");
-    assert!(
+        .context("cargo nextest does not start")?;
+    ensure!(
         status.success(),
         "cargo nextest run --test integration failed: {status}"
     );
-    assert_eq!(
-        starts(&dir) - before,
-        1,
-        "every test process must reuse the first one's server"
+    ensure!(
+        starts(&dir) - before == 1,
+        "every test process must reuse the first one's server; {} servers started",
+        starts(&dir) - before
     );
 
     // The supervisor stops the server a grace period after the last lease,
@@ -80,16 +103,21 @@ fn the_suite_under_nextest_shares_one_server_and_leaves_nothing_running() {
         std::thread::sleep(Duration::from_millis(500));
     }
     let left = processes_inside(&dir);
-    assert!(
+    ensure!(
         left.is_empty(),
         "processes still running from {}: {left:?}",
         dir.display()
     );
-    assert!(
+    ensure!(
         std::net::TcpListener::bind(("127.0.0.1", PORT)).is_ok(),
         "port {PORT} is still held after the run"
     );
     let state =
-        std::fs::read_to_string(dir.join("state.json")).expect("the supervisor left its state");
-    assert!(stopped(), "the supervisor did not stop cleanly: {state}");
+        std::fs::read_to_string(dir.join("state.json")).context("the supervisor left no state")?;
+    ensure!(stopped(), "the supervisor did not stop cleanly: {state}");
+    Ok(())
+}
+
+fn main() -> std::process::ExitCode {
+    harness::main(env!("CARGO_MANIFEST_DIR"))
 }
