@@ -2,97 +2,25 @@
 //! else its environment variable, else `stack-harness.toml`, else the chosen
 //! `--setup`, else the built-in default. IDEs and cargo-nextest never pass our
 //! flags, so the variables and the file are how they reach a run.
+//!
+//! The table of options is `options`, the layers `resolver` and `defaults`;
+//! here each group of options becomes typed values: what runs
+//! ([`Selection`]), how it is reported ([`Reporting`]) and the session.
 
-use std::collections::BTreeMap;
-use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::args::{ColorArg, FormatArg, RawArgs};
+use super::defaults::Defaults;
 use super::models;
+use super::options::{Origin, opt};
+use super::resolver::{Resolver, parse_bool, parse_env_entry, parse_secs};
 use super::setup::{self, Setup};
 use crate::record::InferenceMode;
-use crate::registry::{Models, Param};
+use crate::registry::Models;
 use crate::report::{ColorChoice, Format};
 use crate::select::{KeywordError, KeywordExpr, Suite};
 use crate::stack::launcher::LauncherKind;
-
-/// The project defaults file, at the repository root.
-pub(crate) const DEFAULTS_FILE: &str = "stack-harness.toml";
-
-/// One option of ours: its flag, variable and defaults-file key.
-#[derive(Debug)]
-pub(crate) struct OptionSpec {
-    pub flag: &'static str,
-    pub env: &'static str,
-}
-
-impl OptionSpec {
-    /// The key in `stack-harness.toml`: the flag without its dashes.
-    pub(crate) fn key(&self) -> &'static str {
-        self.flag.trim_start_matches('-')
-    }
-}
-
-macro_rules! options {
-    ($($id:ident = $flag:literal, $env:literal, $help:literal;)*) => {
-        // The help strings document the table here; the README carries them.
-        mod opt {
-            use super::OptionSpec;
-            $(pub(crate) const $id: OptionSpec = OptionSpec { flag: $flag, env: $env };)*
-        }
-        /// Every option of ours but the model parameters (see
-        /// [`every_option`]), in README order.
-        pub(crate) const OPTIONS: &[OptionSpec] = &[$(opt::$id),*];
-    };
-}
-
-options! {
-    STACK_CONFIG = "--stack-config", "LLAMA_STACK_CONFIG", "which stack (default `server:ci-tests`)";
-    INFERENCE_MODE = "--inference-mode", "LLAMA_STACK_TEST_INFERENCE_MODE", "replay (default), record, record-if-missing, live";
-    RECORD_DIR = "--record-dir", "LLAMA_STACK_TEST_RECORDING_DIR", "recordings directory (default `recordings/`)";
-    RECORDER = "--recorder", "LLAMA_STACK_TEST_RECORDER", "proxy (default) or stack";
-    SETUP = "--setup", "LLAMA_STACK_TEST_SETUP", "model and environment defaults: local, ollama, vllm, gpt";
-    SUITE = "--suite", "LLAMA_STACK_TEST_SUITE", "collect one suite: base, responses, vision";
-    KEYWORD = "-k", "LLAMA_STACK_TEST_K", "pytest-style keyword expression";
-    ENV = "--env", "LLAMA_STACK_TEST_ENV", "KEY=VALUE for the stack (repeatable; the variable takes a comma-separated list)";
-    TEST_TIMEOUT = "--test-timeout", "LLAMA_STACK_TEST_TIMEOUT", "per-test deadline in seconds (default 300)";
-    JUNIT = "--junit", "LLAMA_STACK_TEST_JUNIT", "write a JUnit XML report to this path";
-    KEEP_SERVER = "--keep-server", "LLAMA_STACK_TEST_KEEP_SERVER", "leave the stack running after the run (true/false)";
-    LAUNCHER = "--launcher", "LLAMA_STACK_TEST_LAUNCHER", "llama-stack (default) or ogx";
-    HEALTH_TIMEOUT = "--health-timeout", "LLAMA_STACK_TEST_HEALTH_TIMEOUT", "seconds to wait for the stack's health (default 180)";
-}
-
-/// Every option of ours: [`OPTIONS`] and one per model parameter.
-pub(crate) fn every_option() -> impl Iterator<Item = OptionSpec> {
-    OPTIONS
-        .iter()
-        .map(|o| OptionSpec {
-            flag: o.flag,
-            env: o.env,
-        })
-        .chain(Param::all().map(models::option))
-}
-
-/// Where a value came from, for error messages.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum Origin {
-    Flag(&'static str),
-    Env(&'static str),
-    File(&'static str),
-    Setup(&'static str),
-}
-
-impl fmt::Display for Origin {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Origin::Flag(flag) => write!(f, "{flag}"),
-            Origin::Env(var) => write!(f, "{var}"),
-            Origin::File(key) => write!(f, "`{key}` in {DEFAULTS_FILE}"),
-            Origin::Setup(name) => write!(f, "--setup={name}"),
-        }
-    }
-}
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub(crate) enum ConfigError {
@@ -179,156 +107,32 @@ pub(crate) struct Config {
     pub recorder: Recorder,
 }
 
-/// The defaults file, parsed: key → value as text (lists for `env`).
-#[derive(Debug, Default)]
-pub(crate) struct Defaults {
-    values: BTreeMap<String, Vec<String>>,
+/// What to collect and run: `--suite` and `-k`.
+struct Selection {
+    suite: Option<Suite>,
+    keyword: Option<KeywordExpr>,
 }
 
-impl Defaults {
-    /// Reads `stack-harness.toml` from the project root; a missing file is
-    /// an empty one.
-    pub(crate) fn load(project_root: &Path) -> Result<Defaults, ConfigError> {
-        let path = project_root.join(DEFAULTS_FILE);
-        match std::fs::read_to_string(&path) {
-            Ok(text) => Defaults::parse(&text),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Defaults::default()),
-            Err(e) => Err(ConfigError::DefaultsFile {
-                path: DEFAULTS_FILE.into(),
-                message: e.to_string(),
-            }),
-        }
-    }
-
-    pub(crate) fn parse(text: &str) -> Result<Defaults, ConfigError> {
-        let table: toml::Table =
-            text.parse()
-                .map_err(|e: toml::de::Error| ConfigError::DefaultsFile {
-                    path: DEFAULTS_FILE.into(),
-                    message: e.to_string().trim_end().to_owned(),
-                })?;
-        let mut values = BTreeMap::new();
-        for (key, value) in table {
-            if !every_option().any(|o| o.key() == key) {
-                let known = every_option()
-                    .map(|o| o.key())
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                return Err(ConfigError::DefaultsKey {
-                    path: DEFAULTS_FILE.into(),
-                    key,
-                    known,
-                });
-            }
-            let texts = match value {
-                toml::Value::Array(items) => items.iter().map(scalar).collect::<Option<Vec<_>>>(),
-                other => scalar(&other).map(|s| vec![s]),
-            };
-            let texts = texts.ok_or_else(|| ConfigError::DefaultsFile {
-                path: DEFAULTS_FILE.into(),
-                message: format!("`{key}` must be a string, number, boolean or a list of them"),
-            })?;
-            values.insert(key, texts);
-        }
-        Ok(Defaults { values })
-    }
+/// How the run is reported and paced.
+struct Reporting {
+    format: Format,
+    color: ColorChoice,
+    run_ignored: RunIgnored,
+    test_threads: usize,
+    test_timeout: Duration,
+    junit: Option<PathBuf>,
 }
 
-fn scalar(value: &toml::Value) -> Option<String> {
-    match value {
-        toml::Value::String(s) => Some(s.clone()),
-        toml::Value::Integer(i) => Some(i.to_string()),
-        toml::Value::Boolean(b) => Some(b.to_string()),
-        _ => None,
-    }
-}
-
-/// Resolves one option through flag → variable → file.
-pub(super) struct Resolver<'a> {
-    env: &'a dyn Fn(&str) -> Option<String>,
-    defaults: &'a Defaults,
-}
-
-impl Resolver<'_> {
-    pub(super) fn get(&self, spec: &OptionSpec, flag: Option<String>) -> Option<(String, Origin)> {
-        if let Some(v) = flag {
-            return Some((v, Origin::Flag(spec.flag)));
-        }
-        if let Some(v) = (self.env)(spec.env).filter(|v| !v.is_empty()) {
-            return Some((v, Origin::Env(spec.env)));
-        }
-        self.defaults
-            .values
-            .get(spec.key())
-            .and_then(|v| v.first().cloned())
-            .map(|v| (v, Origin::File(spec.key())))
-    }
-
-    fn list(&self, spec: &OptionSpec, flags: &[String]) -> Vec<(String, Origin)> {
-        if !flags.is_empty() {
-            return flags
-                .iter()
-                .map(|v| (v.clone(), Origin::Flag(spec.flag)))
-                .collect();
-        }
-        if let Some(v) = (self.env)(spec.env).filter(|v| !v.is_empty()) {
-            return v
-                .split(',')
-                .map(|s| (s.trim().to_owned(), Origin::Env(spec.env)))
-                .collect();
-        }
-        self.defaults
-            .values
-            .get(spec.key())
-            .map(|vs| {
-                vs.iter()
-                    .map(|v| (v.clone(), Origin::File(spec.key())))
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
-}
-
-fn parse_secs(spec: &OptionSpec, value: &str, origin: Origin) -> Result<Duration, ConfigError> {
-    match value.trim().parse::<u64>() {
-        Ok(secs) if secs > 0 => Ok(Duration::from_secs(secs)),
-        _ => Err(ConfigError::InvalidValue {
-            option: spec.flag,
-            origin,
-            value: value.to_owned(),
-            expected: "a whole number of seconds, at least 1",
-        }),
-    }
-}
-
-fn parse_bool(spec: &OptionSpec, value: &str, origin: Origin) -> Result<bool, ConfigError> {
-    match value.trim().to_ascii_lowercase().as_str() {
-        "1" | "true" | "yes" | "on" => Ok(true),
-        "0" | "false" | "no" | "off" | "" => Ok(false),
-        _ => Err(ConfigError::InvalidValue {
-            option: spec.flag,
-            origin,
-            value: value.to_owned(),
-            expected: "true or false",
-        }),
-    }
-}
-
-fn parse_env_entry(entry: &str, origin: Origin) -> Result<(String, String), ConfigError> {
-    let bad = || ConfigError::BadEnv {
-        entry: entry.to_owned(),
-        origin: origin.clone(),
-    };
-    let (key, value) = entry.split_once('=').ok_or_else(bad)?;
-    let valid_key = key
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-    if !valid_key {
-        return Err(bad());
-    }
-    Ok((key.to_owned(), value.to_owned()))
+/// The stack and its session.
+struct SessionOptions {
+    stack_config: String,
+    env: Vec<(String, String)>,
+    keep_server: bool,
+    launcher: LauncherKind,
+    health_timeout: Duration,
+    inference_mode: InferenceMode,
+    record_dir: PathBuf,
+    recorder: Recorder,
 }
 
 impl Config {
@@ -340,188 +144,217 @@ impl Config {
         project_root: &Path,
     ) -> Result<Config, ConfigError> {
         let r = Resolver { env, defaults };
-
-        let setup = match r.get(&opt::SETUP, args.setup.clone()) {
-            None => None,
-            Some((name, origin)) => {
-                Some(setup::find(&name).ok_or_else(|| ConfigError::UnknownSetup {
-                    name,
-                    origin,
-                    known: setup::names(),
-                })?)
-            }
-        };
-
+        let setup = resolve_setup(&args, &r)?;
         let models = models::resolve(&args.models, &r, setup)?;
-
-        let suite = match r.get(&opt::SUITE, args.suite.clone()) {
-            None => None,
-            Some((name, origin)) => {
-                Some(Suite::from_name(&name).map_err(|e| ConfigError::Suite {
-                    message: e.to_string(),
-                    origin,
-                })?)
-            }
-        };
-        let keyword = match r.get(&opt::KEYWORD, args.keyword.clone()) {
-            Some((expr, _)) if !expr.trim().is_empty() => Some(KeywordExpr::parse(&expr)?),
-            _ => None,
-        };
-
-        let inference_mode = match r.get(&opt::INFERENCE_MODE, args.inference_mode.clone()) {
-            None => InferenceMode::Replay,
-            Some((v, origin)) => v.parse::<InferenceMode>().map_err(|e| ConfigError::Mode {
-                message: e.to_string(),
-                origin,
-            })?,
-        };
-        let recorder = match r.get(&opt::RECORDER, args.recorder.clone()) {
-            None => Recorder::Proxy,
-            Some((v, origin)) => match v.as_str() {
-                "proxy" => Recorder::Proxy,
-                "stack" => Recorder::Stack,
-                _ => {
-                    return Err(ConfigError::InvalidValue {
-                        option: opt::RECORDER.flag,
-                        origin,
-                        value: v,
-                        expected: "`proxy` or `stack`",
-                    });
-                }
-            },
-        };
-        let record_dir = r
-            .get(
-                &opt::RECORD_DIR,
-                args.record_dir.as_ref().map(|p| p.display().to_string()),
-            )
-            .map_or_else(
-                || project_root.join("recordings"),
-                |(v, _)| project_root.join(v),
-            );
-
-        // The setup's environment comes first so that --env and friends win.
-        let mut env_list = setup.map(|s| s.env(env)).unwrap_or_default();
-        for (entry, origin) in r.list(&opt::ENV, &args.env) {
-            let (key, value) = parse_env_entry(&entry, origin)?;
-            env_list.retain(|(k, _)| *k != key);
-            env_list.push((key, value));
-        }
-
-        let test_timeout = match r.get(&opt::TEST_TIMEOUT, args.test_timeout.clone()) {
-            None => Duration::from_secs(300),
-            Some((v, origin)) => parse_secs(&opt::TEST_TIMEOUT, &v, origin)?,
-        };
-        let health_timeout = match r.get(&opt::HEALTH_TIMEOUT, args.health_timeout.clone()) {
-            None => Duration::from_secs(180),
-            Some((v, origin)) => parse_secs(&opt::HEALTH_TIMEOUT, &v, origin)?,
-        };
-        let keep_server = match r.get(
-            &opt::KEEP_SERVER,
-            args.keep_server.then(|| "true".to_owned()),
-        ) {
-            None => false,
-            Some((v, origin)) => parse_bool(&opt::KEEP_SERVER, &v, origin)?,
-        };
-        let launcher = match r.get(&opt::LAUNCHER, args.launcher.clone()) {
-            None => LauncherKind::default(),
-            Some((v, origin)) => {
-                LauncherKind::parse(&v).map_err(|_| ConfigError::InvalidValue {
-                    option: opt::LAUNCHER.flag,
-                    origin,
-                    value: v,
-                    expected: "`llama-stack` or `ogx`",
-                })?
-            }
-        };
-        let junit = r
-            .get(
-                &opt::JUNIT,
-                args.junit.as_ref().map(|p| p.display().to_string()),
-            )
-            .map(|(v, _)| PathBuf::from(v));
-        let stack_config = r
-            .get(&opt::STACK_CONFIG, args.stack_config.clone())
-            .map_or_else(|| "server:ci-tests".to_owned(), |(v, _)| v);
-
-        let test_threads = match args.test_threads {
-            Some(0) => {
-                return Err(ConfigError::InvalidValue {
-                    option: "--test-threads",
-                    origin: Origin::Flag("--test-threads"),
-                    value: "0".into(),
-                    expected: "a number of threads, at least 1",
-                });
-            }
-            Some(n) => n,
-            None => match env("RUST_TEST_THREADS") {
-                Some(v) => v
-                    .trim()
-                    .parse::<usize>()
-                    .ok()
-                    .filter(|n| *n > 0)
-                    .ok_or_else(|| ConfigError::InvalidValue {
-                        option: "--test-threads",
-                        origin: Origin::Env("RUST_TEST_THREADS"),
-                        value: v.clone(),
-                        expected: "a number of threads, at least 1",
-                    })?,
-                // Recording runs one test at a time, so every exchange is
-                // attributed to exactly the test that made it (`used_by`).
-                None if inference_mode.uses_network() => 1,
-                None => std::thread::available_parallelism().map_or(1, |n| n.get()),
-            },
-        };
-
-        let format = match (args.format, args.quiet) {
-            (Some(FormatArg::Json), _) => Format::Json,
-            (Some(FormatArg::Terse), _) | (None, true) => Format::Terse,
-            (Some(FormatArg::Pretty), _) | (None, false) => Format::Pretty,
-        };
-        let color = match args.color {
-            Some(ColorArg::Always) => ColorChoice::Always,
-            Some(ColorArg::Never) => ColorChoice::Never,
-            Some(ColorArg::Auto) | None => ColorChoice::Auto,
-        };
-        let run_ignored = match (args.ignored, args.include_ignored) {
-            (_, true) => RunIgnored::Also,
-            (true, false) => RunIgnored::Only,
-            (false, false) => RunIgnored::No,
-        };
-
+        let selection = resolve_selection(&args, &r)?;
+        let session = resolve_session(&args, &r, setup, project_root)?;
+        let reporting = resolve_reporting(&args, &r, session.inference_mode)?;
         Ok(Config {
             project_root: project_root.to_owned(),
             filters: args.filters,
             exact: args.exact,
             skip: args.skip,
-            run_ignored,
-            keyword,
-            suite,
+            run_ignored: reporting.run_ignored,
+            keyword: selection.keyword,
+            suite: selection.suite,
             list: args.list,
-            format,
-            color,
+            format: reporting.format,
+            color: reporting.color,
             nocapture: args.nocapture,
             show_output: args.show_output,
-            test_threads,
-            test_timeout,
-            junit,
+            test_threads: reporting.test_threads,
+            test_timeout: reporting.test_timeout,
+            junit: reporting.junit,
             models,
             setup,
-            stack_config,
-            env: env_list,
-            keep_server,
-            launcher,
-            health_timeout,
-            inference_mode,
-            record_dir,
-            recorder,
+            stack_config: session.stack_config,
+            env: session.env,
+            keep_server: session.keep_server,
+            launcher: session.launcher,
+            health_timeout: session.health_timeout,
+            inference_mode: session.inference_mode,
+            record_dir: session.record_dir,
+            recorder: session.recorder,
         })
     }
 }
 
+fn resolve_setup(args: &RawArgs, r: &Resolver<'_>) -> Result<Option<&'static Setup>, ConfigError> {
+    let Some((name, origin)) = r.get(&opt::SETUP, args.setup.clone()) else {
+        return Ok(None);
+    };
+    setup::find(&name)
+        .map(Some)
+        .ok_or_else(|| ConfigError::UnknownSetup {
+            name,
+            origin,
+            known: setup::names(),
+        })
+}
+
+fn resolve_selection(args: &RawArgs, r: &Resolver<'_>) -> Result<Selection, ConfigError> {
+    let suite = match r.get(&opt::SUITE, args.suite.clone()) {
+        None => None,
+        Some((name, origin)) => Some(Suite::from_name(&name).map_err(|e| ConfigError::Suite {
+            message: e.to_string(),
+            origin,
+        })?),
+    };
+    let keyword = match r.get(&opt::KEYWORD, args.keyword.clone()) {
+        Some((expr, _)) if !expr.trim().is_empty() => Some(KeywordExpr::parse(&expr)?),
+        _ => None,
+    };
+    Ok(Selection { suite, keyword })
+}
+
+fn resolve_session(
+    args: &RawArgs,
+    r: &Resolver<'_>,
+    setup: Option<&'static Setup>,
+    project_root: &Path,
+) -> Result<SessionOptions, ConfigError> {
+    let inference_mode = match r.get(&opt::INFERENCE_MODE, args.inference_mode.clone()) {
+        None => InferenceMode::Replay,
+        Some((v, origin)) => v.parse::<InferenceMode>().map_err(|e| ConfigError::Mode {
+            message: e.to_string(),
+            origin,
+        })?,
+    };
+    let recorder = match r.get(&opt::RECORDER, args.recorder.clone()) {
+        None => Recorder::Proxy,
+        Some((v, _)) if v == "proxy" => Recorder::Proxy,
+        Some((v, _)) if v == "stack" => Recorder::Stack,
+        Some((value, origin)) => {
+            return Err(ConfigError::InvalidValue {
+                option: opt::RECORDER.flag,
+                origin,
+                value,
+                expected: "`proxy` or `stack`",
+            });
+        }
+    };
+    let record_dir = r
+        .get(
+            &opt::RECORD_DIR,
+            args.record_dir.as_ref().map(|p| p.display().to_string()),
+        )
+        .map_or_else(
+            || project_root.join("recordings"),
+            |(v, _)| project_root.join(v),
+        );
+
+    // The setup's environment comes first so that --env and friends win.
+    let mut env = setup.map(|s| s.env(r.env)).unwrap_or_default();
+    for (entry, origin) in r.list(&opt::ENV, &args.env) {
+        let (key, value) = parse_env_entry(&entry, origin)?;
+        env.retain(|(k, _)| *k != key);
+        env.push((key, value));
+    }
+
+    let health_timeout = match r.get(&opt::HEALTH_TIMEOUT, args.health_timeout.clone()) {
+        None => Duration::from_secs(180),
+        Some((v, origin)) => parse_secs(&opt::HEALTH_TIMEOUT, &v, origin)?,
+    };
+    let keep_server = match r.get(
+        &opt::KEEP_SERVER,
+        args.keep_server.then(|| "true".to_owned()),
+    ) {
+        None => false,
+        Some((v, origin)) => parse_bool(&opt::KEEP_SERVER, &v, origin)?,
+    };
+    let launcher = match r.get(&opt::LAUNCHER, args.launcher.clone()) {
+        None => LauncherKind::default(),
+        Some((v, origin)) => LauncherKind::parse(&v).map_err(|_| ConfigError::InvalidValue {
+            option: opt::LAUNCHER.flag,
+            origin,
+            value: v,
+            expected: "`llama-stack` or `ogx`",
+        })?,
+    };
+    let stack_config = r
+        .get(&opt::STACK_CONFIG, args.stack_config.clone())
+        .map_or_else(|| "server:ci-tests".to_owned(), |(v, _)| v);
+    Ok(SessionOptions {
+        stack_config,
+        env,
+        keep_server,
+        launcher,
+        health_timeout,
+        inference_mode,
+        record_dir,
+        recorder,
+    })
+}
+
+fn resolve_reporting(
+    args: &RawArgs,
+    r: &Resolver<'_>,
+    inference_mode: InferenceMode,
+) -> Result<Reporting, ConfigError> {
+    let bad_threads = |origin: Origin, value: String| ConfigError::InvalidValue {
+        option: "--test-threads",
+        origin,
+        value,
+        expected: "a number of threads, at least 1",
+    };
+    let test_threads = match args.test_threads {
+        Some(0) => return Err(bad_threads(Origin::Flag("--test-threads"), "0".into())),
+        Some(n) => n,
+        None => match (r.env)("RUST_TEST_THREADS") {
+            Some(v) => v
+                .trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| bad_threads(Origin::Env("RUST_TEST_THREADS"), v.clone()))?,
+            // Recording runs one test at a time, so every exchange is
+            // attributed to exactly the test that made it (`used_by`).
+            None if inference_mode.uses_network() => 1,
+            None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        },
+    };
+    let test_timeout = match r.get(&opt::TEST_TIMEOUT, args.test_timeout.clone()) {
+        None => Duration::from_secs(300),
+        Some((v, origin)) => parse_secs(&opt::TEST_TIMEOUT, &v, origin)?,
+    };
+    let junit = r
+        .get(
+            &opt::JUNIT,
+            args.junit.as_ref().map(|p| p.display().to_string()),
+        )
+        .map(|(v, _)| PathBuf::from(v));
+    let format = match (args.format, args.quiet) {
+        (Some(FormatArg::Json), _) => Format::Json,
+        (Some(FormatArg::Terse), _) | (None, true) => Format::Terse,
+        (Some(FormatArg::Pretty), _) | (None, false) => Format::Pretty,
+    };
+    let color = match args.color {
+        Some(ColorArg::Always) => ColorChoice::Always,
+        Some(ColorArg::Never) => ColorChoice::Never,
+        Some(ColorArg::Auto) | None => ColorChoice::Auto,
+    };
+    let run_ignored = match (args.ignored, args.include_ignored) {
+        (_, true) => RunIgnored::Also,
+        (true, false) => RunIgnored::Only,
+        (false, false) => RunIgnored::No,
+    };
+    Ok(Reporting {
+        format,
+        color,
+        run_ignored,
+        test_threads,
+        test_timeout,
+        junit,
+    })
+}
+
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
+    use crate::cli::defaults::DEFAULTS_FILE;
+    use crate::cli::options::every_option;
     use crate::registry::params;
 
     fn resolve(line: &str, env: &[(&str, &str)], file: &str) -> Result<Config, ConfigError> {

@@ -7,7 +7,9 @@ use std::collections::BTreeMap;
 
 use clap::{Arg, ArgMatches, Command};
 
-use super::config::{ConfigError, OptionSpec, Origin, Resolver};
+use super::config::ConfigError;
+use super::options::{OptionSpec, Origin};
+use super::resolver::Resolver;
 use super::setup::Setup;
 use crate::registry::{Kind, Models, PARAMS, Param};
 
