@@ -131,10 +131,6 @@ async fn run(spec: &SupervisorSpec, dir: &SessionDir, base: State) -> Result<(),
     dir.write_state(&base)
         .map_err(|e| format!("cannot write `{}`: {e}", dir.path("state.json").display()))?;
     let progress = Progress::new(|line| println!("{line}"));
-    let owned = Owned {
-        services: services::plan(spec),
-        stack: StackService::default(),
-    };
     let (spec2, dir2, p, runtime) = (
         spec.clone(),
         dir.dir.clone(),
@@ -143,13 +139,17 @@ async fn run(spec: &SupervisorSpec, dir: &SessionDir, base: State) -> Result<(),
     );
     // Start-up blocks (installs, health waits): off the runtime, so the
     // proxy keeps answering the stack meanwhile.
-    let (mut owned, started) = tokio::task::spawn_blocking(move || {
-        let mut owned = owned;
+    let (owned, started) = tokio::task::spawn_blocking(move || {
+        let mut owned = Owned {
+            services: Vec::new(),
+            stack: StackService::default(),
+        };
         let started = start_all(&spec2, &dir2, &p, runtime, &mut owned);
         (owned, started)
     })
     .await
     .map_err(|e| format!("the start-up task failed: {e}"))?;
+    let mut owned = owned;
 
     let outcome = match started {
         Ok(ready) => {
@@ -218,6 +218,7 @@ fn start_all(
     for warning in config.warning_lines() {
         progress.say(format!("warning: {warning}"));
     }
+    owned.services = services::plan(spec, &config);
     let cx = Context {
         spec,
         config: &config,

@@ -132,8 +132,10 @@ pub(crate) enum ServiceError {
     StoresNotReady { url: String, log: PathBuf },
 }
 
-/// The services a session runs before its stack, in the order they start.
-pub(crate) fn plan(spec: &SupervisorSpec) -> Vec<Box<dyn Service>> {
+/// The services a session runs before its stack, in the order they start:
+/// what the spec asks for (a local model to record from, the proxy) and
+/// what the run.yaml needs (its stores' database, its token issuer, ...).
+pub(crate) fn plan(spec: &SupervisorSpec, _config: &RunConfig) -> Vec<Box<dyn Service>> {
     let mut services: Vec<Box<dyn Service>> = Vec::new();
     if spec.local_model {
         services.push(Box::new(model::LocalModelService::default()));
