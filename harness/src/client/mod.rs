@@ -172,6 +172,22 @@ impl TestContext {
         Ok(self.session.stack().await?.base_url.clone())
     }
 
+    /// Where the session's `name` service listens, if it runs one: for
+    /// `postgres`, `postgresql://llamastack@127.0.0.1:PORT/llamastack`.
+    /// `None` on a session without it (a test then skips itself, saying
+    /// which `--stack-config` runs it).
+    pub async fn service_address(&self, name: &str) -> anyhow::Result<Option<String>> {
+        self.session.service_address(name).await
+    }
+
+    /// Restarts the stack within its session (the services it uses, such
+    /// as its database, and their data stay), and returns once it is ready
+    /// again. Every test running at that moment sees the stack go away: use
+    /// it in a test that runs alone.
+    pub async fn restart_stack(&self) -> anyhow::Result<()> {
+        self.session.restart_stack().await
+    }
+
     /// A request to the stack, tagged with this test's id; the escape hatch
     /// for anything the helpers below do not cover.
     pub async fn request(

@@ -123,7 +123,7 @@ pub(crate) fn run(config: Config) -> Result<ExitCode, RunError> {
             // printed once, here; every test that needs the stack then
             // fails with a one-line pointer to it.
             if needs_stack && let Err(e) = session.start().await {
-                eprintln!("error: the Llama Stack server did not start: {e}");
+                eprintln!("error: the session did not start: {e}");
             }
             execute::execute(plan, &settings, &session, &reporters).await
         };

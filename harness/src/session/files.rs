@@ -9,6 +9,7 @@
 //!   state.json      what it is doing (starting, ready, failed, stopped)
 //!   leases/<pid>    one per test process using the server
 //!   stop            written to ask the supervisor to stop
+//!   restart         written to ask it to restart the stack
 //!   starts.log      one line per stack server started here
 //!   supervisor.log  the supervisor's own progress
 //!   stack.log       the stack's stdout and stderr
@@ -162,6 +163,17 @@ impl SessionDir {
 
     pub(crate) fn clear_stop(&self) {
         let _ = fs::remove_file(self.path("stop"));
+    }
+
+    /// Asks the supervisor to restart the stack (only the stack: the
+    /// services it depends on, and their data, stay).
+    pub(crate) fn request_restart(&self) -> std::io::Result<()> {
+        fs::write(self.path("restart"), b"")
+    }
+
+    /// Takes a pending restart request, if any.
+    pub(crate) fn take_restart(&self) -> bool {
+        fs::remove_file(self.path("restart")).is_ok()
     }
 }
 

@@ -34,6 +34,7 @@ mod spec;
 mod start;
 mod supervisor;
 
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -58,6 +59,8 @@ pub(crate) struct LiveStack {
     lease: Option<Lease>,
     /// The server process, when a supervisor of ours runs it.
     process: Option<StackProcess>,
+    /// What the supervisor runs beside the stack, as it published them.
+    services: Vec<services::Running>,
 }
 
 #[derive(Debug)]
@@ -70,9 +73,10 @@ struct Lease {
 /// The stack server a supervisor runs for us: a test process checks it
 /// directly, so a death is named by the first request that meets it, not
 /// by the supervisor's next look.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(crate) struct StackProcess {
-    pid: u32,
+    /// Changes when the stack is restarted.
+    pid: AtomicU32,
     dir: SessionDir,
 }
 
@@ -98,7 +102,7 @@ pub(crate) struct StackUnreachable {
 /// The stack never started; the reason was printed once, before the tests.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error(
-    "the Llama Stack server did not start (the reason is printed above the test results{})",
+    "the session did not start (the reason is printed above the test results{})",
     log.as_ref().map(|l| format!("; session files: {l}")).unwrap_or_default()
 )]
 pub(crate) struct StackNotStarted {
@@ -200,7 +204,7 @@ impl Session {
         }
         let process = self.started()?.process.as_ref()?;
         let until = Instant::now() + grace;
-        while crate::process::is_running(process.pid) {
+        while crate::process::is_running(process.pid.load(Ordering::SeqCst)) {
             if Instant::now() >= until {
                 return None;
             }
@@ -239,6 +243,60 @@ impl Session {
         anyhow::Error::new(error)
     }
 
+    /// Where the session's `name` service listens (`postgres`, say), if
+    /// the session runs one.
+    pub(crate) async fn service_address(&self, name: &str) -> anyhow::Result<Option<String>> {
+        let live = self.stack().await?;
+        Ok(live
+            .services
+            .iter()
+            .find(|s| s.name == name)
+            .and_then(|s| s.address.clone()))
+    }
+
+    /// Restarts the stack within its session: the supervisor stops it and
+    /// starts it again with the same configuration and services (whose data
+    /// stays). Returns once the new server is ready.
+    pub(crate) async fn restart_stack(&self) -> anyhow::Result<()> {
+        use anyhow::Context as _;
+        let live = self.stack().await?;
+        let process = live.process.as_ref().context(
+            "this stack was not started by stack-harness (a URL, or a reused stack), so it cannot be restarted",
+        )?;
+        let old = process.pid.load(Ordering::SeqCst);
+        process.dir.request_restart().with_context(|| {
+            format!(
+                "cannot ask the supervisor in {} to restart the stack",
+                process.dir.dir.display()
+            )
+        })?;
+        let until = Instant::now() + self.settings.health_timeout + Duration::from_secs(60);
+        loop {
+            if let Some(state) = process.dir.read_state() {
+                match (state.phase, state.stack_pid) {
+                    (Phase::Ready, Some(pid)) if pid != old => {
+                        process.pid.store(pid, Ordering::SeqCst);
+                        return Ok(());
+                    }
+                    (Phase::Failed | Phase::Stopped, _) => anyhow::bail!(
+                        "the stack did not restart: {}",
+                        state
+                            .error
+                            .unwrap_or_else(|| "the supervisor stopped".to_owned())
+                    ),
+                    _ => {}
+                }
+            }
+            anyhow::ensure!(
+                Instant::now() < until,
+                "the stack did not restart within {} s; see {}",
+                (self.settings.health_timeout + Duration::from_secs(60)).as_secs(),
+                process.dir.path("supervisor.log").display()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// Ends this process's use of the session. `complete` says every test of
     /// the binary ran (the proxy then writes the usage manifest for `prune`).
     pub(crate) async fn finish(&self, complete: bool) {
@@ -266,7 +324,10 @@ async fn death_notice(process: &StackProcess) -> StackDied {
         }
         if Instant::now() >= until {
             let log = process.dir.path("stack.log");
-            let headline = format!("the Llama Stack server (pid {}) died", process.pid);
+            let headline = format!(
+                "the Llama Stack server (pid {}) died",
+                process.pid.load(Ordering::SeqCst)
+            );
             return StackDied {
                 text: format!(
                     "{headline}; the last lines of `{}`:\n{}",

@@ -119,6 +119,7 @@ pub(crate) async fn start(s: &SessionSettings) -> Result<LiveStack, SessionError
                 control: None,
                 lease: None,
                 process: None,
+                services: Vec::new(),
             })
         }
         StackTarget::Supervised(target) => {
@@ -246,6 +247,7 @@ async fn start_supervised(
                 control: None,
                 lease: None,
                 process: None,
+                services: Vec::new(),
             });
         }
         return Err(SessionError::PortHeld { port });
@@ -323,7 +325,7 @@ async fn connect(
         None => None,
     };
     let process = state.stack_pid.map(|pid| StackProcess {
-        pid,
+        pid: pid.into(),
         dir: dir.clone(),
     });
     Ok(LiveStack {
@@ -335,6 +337,7 @@ async fn connect(
             started_here,
         }),
         process,
+        services: state.services.clone(),
     })
 }
 

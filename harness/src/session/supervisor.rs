@@ -103,6 +103,9 @@ fn fail(dir: &SessionDir, base: &State, message: String) {
 struct Owned {
     services: Vec<Box<dyn Service>>,
     stack: StackService,
+    /// What the services handed the stack, for restarting it.
+    env: StackEnv,
+    config: Option<RunConfig>,
 }
 
 impl Owned {
@@ -143,6 +146,8 @@ async fn run(spec: &SupervisorSpec, dir: &SessionDir, base: State) -> Result<(),
         let mut owned = Owned {
             services: Vec::new(),
             stack: StackService::default(),
+            env: StackEnv::new(),
+            config: None,
         };
         let started = start_all(&spec2, &dir2, &p, runtime, &mut owned);
         (owned, started)
@@ -157,8 +162,9 @@ async fn run(spec: &SupervisorSpec, dir: &SessionDir, base: State) -> Result<(),
                 phase: Phase::Ready,
                 ..ready.published(base)
             };
+            let mut ready = ready;
             match dir.write_state(&ready) {
-                Ok(()) => watch(spec, dir, &mut owned, &ready).await,
+                Ok(()) => watch(spec, dir, &mut owned, &mut ready).await,
                 Err(e) => Err(format!("cannot write state.json: {e}")),
             }
         }
@@ -227,7 +233,7 @@ fn start_all(
         runtime,
     };
     let failed = |service: &dyn Service, e: ServiceError| {
-        format!("the {} did not start: {e}", service.name())
+        format!("its {} service did not start: {e}", service.name())
     };
     for service in owned.all() {
         service.provision(&cx).map_err(|e| failed(service, e))?;
@@ -241,6 +247,7 @@ fn start_all(
                 .map_err(|e| failed(service, e))?,
         );
     }
+    owned.env = env;
     let proxy_url = services
         .iter()
         .find(|s| s.name == "proxy")
@@ -255,13 +262,83 @@ fn start_all(
         dir: session_dir.to_owned(),
     };
     let _ = dir.record_start(server.pid());
-    Ok(Ready {
+    let ready = Ready {
         stack_pid: server.pid(),
         base_url: server.base_url().to_owned(),
         version: owned.stack.version().map(str::to_owned),
         proxy_url,
         services,
+    };
+    owned.config = Some(config);
+    Ok(ready)
+}
+
+/// Stops the stack and starts it again with what the services handed it
+/// the first time; they (and the data they keep) stay up.
+fn restart_stack(
+    spec: &SupervisorSpec,
+    session_dir: &std::path::Path,
+    progress: &Progress,
+    runtime: tokio::runtime::Handle,
+    owned: &mut Owned,
+) -> Result<Running, String> {
+    let config = owned
+        .config
+        .clone()
+        .ok_or("the stack was never started, so it cannot be restarted")?;
+    let cx = Context {
+        spec,
+        config: &config,
+        session_dir,
+        progress,
+        runtime,
+    };
+    progress.say("restarting the Llama Stack server (on request)");
+    owned.stack.stop(progress);
+    let mut env = owned.env.clone();
+    let running = owned
+        .stack
+        .start(&cx, &mut env)
+        .map_err(|e| format!("the stack did not restart: {e}"))?;
+    if let Some(server) = owned.stack.server() {
+        let dir = SessionDir {
+            dir: session_dir.to_owned(),
+        };
+        let _ = dir.record_start(server.pid());
+    }
+    Ok(running)
+}
+
+/// Runs a restart off the runtime (it waits for the stack's health).
+async fn restart_in_place(
+    spec: &SupervisorSpec,
+    dir: &SessionDir,
+    owned: &mut Owned,
+) -> Result<Running, String> {
+    let taken = std::mem::replace(
+        owned,
+        Owned {
+            services: Vec::new(),
+            stack: StackService::default(),
+            env: StackEnv::new(),
+            config: None,
+        },
+    );
+    let (spec2, dir2, runtime) = (
+        spec.clone(),
+        dir.dir.clone(),
+        tokio::runtime::Handle::current(),
+    );
+    let (back, result) = tokio::task::spawn_blocking(move || {
+        let mut taken = taken;
+        let progress = Progress::new(|line| println!("{line}"));
+        let result = restart_stack(&spec2, &dir2, &progress, runtime, &mut taken);
+        (taken, result)
     })
+    .await
+    .map_err(|e| format!("the restart task failed: {e}"))?;
+    *owned = back;
+    result
 }
 
 /// Keeps everything up while leases are held; returns when it is time to
@@ -270,7 +347,7 @@ async fn watch(
     spec: &SupervisorSpec,
     dir: &SessionDir,
     owned: &mut Owned,
-    ready: &State,
+    ready: &mut State,
 ) -> Result<(), String> {
     let idle_limit = spec.idle_limit();
     let mut idle_since: Option<Instant> = None;
@@ -286,6 +363,20 @@ async fn watch(
             dir.clear_stop();
             println!("stopping on request");
             return Ok(());
+        }
+        if dir.take_restart() {
+            let restarted = restart_in_place(spec, dir, owned).await;
+            match restarted {
+                Ok(running) => {
+                    ready.stack_pid = running.pids.first().copied();
+                    ready.base_url.clone_from(&running.address);
+                    ready.services.retain(|s| s.name != running.name);
+                    ready.services.push(running);
+                    dir.write_state(ready)
+                        .map_err(|e| format!("cannot write state.json: {e}"))?;
+                }
+                Err(why) => return Err(why),
+            }
         }
         if let Some(exit) = owned.casualty() {
             let why = exit.describe();

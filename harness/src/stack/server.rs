@@ -66,8 +66,10 @@ pub(crate) struct ServerOptions {
     /// Values for the run.yaml's `${env.X}`; they win over ours.
     pub env: Vec<(String, String)>,
     /// Per-session state: SQLite stores, files, HOME. Emptied at start when a
-    /// previous session of ours left it behind.
+    /// previous session of ours left it behind, unless `keep_state`.
     pub state_dir: PathBuf,
+    /// A restart within the session: what the stack kept stays.
+    pub keep_state: bool,
     pub log: PathBuf,
     pub tiktoken_cache: Option<PathBuf>,
     pub deadline: Duration,
@@ -92,6 +94,7 @@ impl ServerOptions {
             port,
             env: Vec::new(),
             state_dir: base.join("state").join(format!("stack-{port}")),
+            keep_state: false,
             log: base.join("logs").join(format!("stack-{port}.log")),
             tiktoken_cache: None,
             deadline: DEFAULT_DEADLINE,
@@ -130,7 +133,7 @@ impl StackServer {
         }
         // The stack runs in its state directory: every path it gets must be absolute.
         let run_yaml = absolute(&options.run_yaml);
-        let dirs = StateDirs::prepare(&absolute(&options.state_dir))?;
+        let dirs = StateDirs::prepare(&absolute(&options.state_dir), options.keep_state)?;
         let _ = fs::remove_file(&options.log); // one session per log: its tail is about this start
         let launcher = &options.launcher;
         let mut spec = Spawn::new(
@@ -232,7 +235,7 @@ struct StateDirs {
 impl StateDirs {
     /// Creates `root` (emptying it first when an earlier session of ours left
     /// it; a directory without our marker is never deleted).
-    fn prepare(root: &Path) -> Result<Self, ServerError> {
+    fn prepare(root: &Path, keep: bool) -> Result<Self, ServerError> {
         let io_err = |action, path: &Path| {
             let path = path.to_owned();
             move |source| ServerError::Io {
@@ -241,7 +244,7 @@ impl StateDirs {
                 source,
             }
         };
-        if root.join(STATE_MARKER).is_file() {
+        if !keep && root.join(STATE_MARKER).is_file() {
             fs::remove_dir_all(root).map_err(io_err("empty the state directory", root))?;
         }
         let dirs = Self {
@@ -475,15 +478,15 @@ mod tests {
     fn only_our_own_state_directories_are_emptied() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("state");
-        StateDirs::prepare(&root).unwrap();
+        StateDirs::prepare(&root, false).unwrap();
         fs::write(root.join("sqlite/kvstore.db"), "old").unwrap();
-        StateDirs::prepare(&root).unwrap();
+        StateDirs::prepare(&root, false).unwrap();
         assert!(!root.join("sqlite/kvstore.db").exists());
 
         let theirs = dir.path().join("theirs");
         fs::create_dir_all(&theirs).unwrap();
         fs::write(theirs.join("keep"), "").unwrap();
-        StateDirs::prepare(&theirs).unwrap();
+        StateDirs::prepare(&theirs, false).unwrap();
         assert!(theirs.join("keep").exists());
     }
 

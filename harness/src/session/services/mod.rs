@@ -15,6 +15,7 @@
 //! user still types only `--stack-config`.
 
 mod model;
+mod postgres;
 mod proxy;
 mod stack;
 
@@ -28,7 +29,7 @@ use crate::local_model::LocalModelError;
 use crate::process::Progress;
 use crate::record::RecordError;
 use crate::stack::provision::ProvisionError;
-use crate::stack::run_yaml::RunConfig;
+use crate::stack::run_yaml::{BackendType, RunConfig};
 use crate::stack::server::ServerError;
 
 pub(crate) use stack::StackService;
@@ -119,6 +120,8 @@ pub(crate) enum ServiceError {
     Server(#[from] ServerError),
     #[error(transparent)]
     Record(#[from] RecordError),
+    #[error(transparent)]
+    Postgres(#[from] postgres::PostgresError),
     #[error("{var}: the upstream URL of provider `{provider}` is not a URL: {source}")]
     UpstreamUrl {
         var: String,
@@ -132,13 +135,33 @@ pub(crate) enum ServiceError {
     StoresNotReady { url: String, log: PathBuf },
 }
 
+/// Whether the session runs its own PostgreSQL: a store or the pgvector
+/// provider uses one, and the user did not point `POSTGRES_HOST` (with
+/// `--env` or a setup) at a server of their own.
+fn needs_postgres(spec: &SupervisorSpec, config: &RunConfig) -> bool {
+    let stores = config.storage.backends.iter().any(|(_, backend)| {
+        matches!(
+            backend.backend_type(),
+            BackendType::KvPostgres | BackendType::SqlPostgres
+        )
+    });
+    let pgvector = config
+        .providers_of("vector_io")
+        .any(|p| p.provider_type == "remote::pgvector" && p.provider_id.is_some());
+    let given = spec.env.iter().any(|(k, _)| k == "POSTGRES_HOST");
+    (stores || pgvector) && !given
+}
+
 /// The services a session runs before its stack, in the order they start:
 /// what the spec asks for (a local model to record from, the proxy) and
 /// what the run.yaml needs (its stores' database, its token issuer, ...).
-pub(crate) fn plan(spec: &SupervisorSpec, _config: &RunConfig) -> Vec<Box<dyn Service>> {
+pub(crate) fn plan(spec: &SupervisorSpec, config: &RunConfig) -> Vec<Box<dyn Service>> {
     let mut services: Vec<Box<dyn Service>> = Vec::new();
     if spec.local_model {
         services.push(Box::new(model::LocalModelService::default()));
+    }
+    if needs_postgres(spec, config) {
+        services.push(Box::new(postgres::PostgresService::default()));
     }
     if spec.proxy_recorder {
         services.push(Box::new(proxy::ProxyService::default()));

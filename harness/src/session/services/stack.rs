@@ -14,6 +14,9 @@ use crate::stack::server::{ServerOptions, StackServer};
 pub(crate) struct StackService {
     install: Option<StackInstall>,
     server: Option<StackServer>,
+    /// It ran before in this session: a start is a restart, which keeps
+    /// the state the stack wrote (uploaded files, SQLite stores).
+    started_before: bool,
 }
 
 impl StackService {
@@ -71,6 +74,7 @@ impl Service for StackService {
         // these: the harness's own variables never reach it.
         options.env = env.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
         options.state_dir = cx.session_dir.join("state");
+        options.keep_state = self.started_before;
         options.log = cx.session_dir.join("stack.log");
         options.tiktoken_cache = Some(install.tiktoken_cache.clone());
         options.deadline = Duration::from_secs(spec.health_timeout_secs);
@@ -84,6 +88,7 @@ impl Service for StackService {
         };
         self.install = Some(install);
         self.server = Some(server);
+        self.started_before = true;
         Ok(running)
     }
 

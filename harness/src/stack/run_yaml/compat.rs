@@ -202,6 +202,37 @@ pub(crate) fn assess(source_name: &str, text: &str, strict: bool) -> Assessment 
 
 /// A case id for a config name: the registry allows letters, digits, `_`,
 /// `-` and `.`; anything else becomes `_` (the real name is in the data).
+/// The configs among `files` (`<folder>/<file>` under run-configs/), as
+/// `--stack-config` names them: `<folder>` for a folder's `run.yaml`, and
+/// `<folder>::<file>` for each variant beside it. Sorted.
+pub(crate) fn config_names<'a>(files: impl Iterator<Item = &'a str>) -> Vec<String> {
+    let files: Vec<(&str, &str)> = files
+        .filter_map(|f| f.split_once('/'))
+        .filter(|(_, file)| !file.contains('/') && file.ends_with(".yaml"))
+        .collect();
+    let mut names: Vec<String> = files
+        .iter()
+        .filter(|(folder, file)| *file == "run.yaml" || files.contains(&(*folder, "run.yaml")))
+        .map(|(folder, file)| {
+            if *file == "run.yaml" {
+                (*folder).to_owned()
+            } else {
+                format!("{folder}::{file}")
+            }
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+/// Where a config named as by [`config_names`] lives, under run-configs/.
+fn config_path(name: &str) -> String {
+    match name.split_once("::") {
+        Some((folder, file)) => format!("{folder}/{file}"),
+        None => format!("{name}/run.yaml"),
+    }
+}
+
 fn case_id(name: &str) -> String {
     name.chars()
         .map(|c| {
@@ -292,13 +323,22 @@ impl Compat {
                     path: dir.clone(),
                     source,
                 })?;
-                let mut names: Vec<String> = entries
-                    .filter_map(Result::ok)
-                    .filter(|e| e.path().join("run.yaml").is_file())
-                    .filter_map(|e| e.file_name().into_string().ok())
-                    .collect();
-                names.sort();
-                Ok(names)
+                let mut files = Vec::new();
+                for entry in entries.filter_map(Result::ok) {
+                    let Ok(folder) = entry.file_name().into_string() else {
+                        continue;
+                    };
+                    for file in std::fs::read_dir(entry.path())
+                        .into_iter()
+                        .flatten()
+                        .flatten()
+                    {
+                        if let Ok(file) = file.file_name().into_string() {
+                            files.push(format!("{folder}/{file}"));
+                        }
+                    }
+                }
+                Ok(config_names(files.iter().map(String::as_str)))
             }
             (_, Some(rev)) => self.git.configs_at(&rev.commit),
             (_, None) => Ok(Vec::new()),
@@ -381,16 +421,16 @@ impl Compat {
             .ok_or_else(|| CompatError::BadCase(case.to_string()))?;
         let (source_name, bytes) = match self.rev(revision)? {
             None => {
-                let path = self.git.root.join(RUN_CONFIGS).join(name).join("run.yaml");
+                let path = self.git.root.join(RUN_CONFIGS).join(config_path(name));
                 let bytes = std::fs::read(&path).map_err(|source| CompatError::Read {
                     path: path.clone(),
                     source,
                 })?;
-                (format!("{RUN_CONFIGS}/{name}/run.yaml"), bytes)
+                (format!("{RUN_CONFIGS}/{}", config_path(name)), bytes)
             }
             Some(rev) => (
-                format!("{}:{RUN_CONFIGS}/{name}/run.yaml", rev.name),
-                self.git.read_at(&rev.commit, name)?,
+                format!("{}:{RUN_CONFIGS}/{}", rev.name, config_path(name)),
+                self.git.read_at(&rev.commit, &config_path(name))?,
             ),
         };
         let found = match String::from_utf8(bytes) {

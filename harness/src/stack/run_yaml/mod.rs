@@ -231,7 +231,6 @@ impl RunConfig {
     }
 
     /// The enabled providers of one API.
-    #[cfg(test)]
     pub(crate) fn providers_of(&self, api: &str) -> impl Iterator<Item = &Provider> {
         self.providers
             .iter()

@@ -61,22 +61,20 @@ impl Git {
             "--",
             RUN_CONFIGS,
         ])?;
-        let mut names: Vec<String> = listing
+        let files: Vec<&str> = listing
             .split(|b| *b == 0)
             .filter_map(|path| std::str::from_utf8(path).ok())
-            .filter_map(|path| path.strip_prefix("run-configs/")?.strip_suffix("/run.yaml"))
-            .filter(|name| !name.contains('/'))
-            .map(str::to_owned)
+            .filter_map(|path| path.strip_prefix("run-configs/"))
             .collect();
-        names.sort();
-        Ok(names)
+        Ok(super::config_names(files.into_iter()))
     }
 
-    pub(super) fn read_at(&self, commit: &str, name: &str) -> Result<Vec<u8>, CompatError> {
+    /// `path` is relative to run-configs/: `ci-tests/run.yaml`.
+    pub(super) fn read_at(&self, commit: &str, path: &str) -> Result<Vec<u8>, CompatError> {
         self.run(&[
             "cat-file",
             "blob",
-            &format!("{commit}:./{RUN_CONFIGS}/{name}/run.yaml"),
+            &format!("{commit}:./{RUN_CONFIGS}/{path}"),
         ])
     }
 

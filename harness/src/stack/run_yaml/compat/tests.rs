@@ -540,3 +540,28 @@ fn a_project_below_the_repository_root_reads_its_own_configs() {
     assert_eq!(compat.cases(Revision::Main), [Case::new("a", config("a"))]);
     assert_eq!(checked(&compat, Revision::Main, "a"), Ok(vec![]));
 }
+
+#[test]
+fn variants_beside_a_config_are_configs_of_their_own() {
+    let files = [
+        "ci-tests/run.yaml",
+        "ci-tests/run-with-postgres-store.yaml",
+        "ci-tests/README.md",
+        "starter/run.yaml",
+        "loose/only-a-variant.yaml",
+        "deep/er/run.yaml",
+    ];
+    assert_eq!(
+        super::config_names(files.into_iter()),
+        [
+            "ci-tests",
+            "ci-tests::run-with-postgres-store.yaml",
+            "starter"
+        ]
+    );
+    assert_eq!(super::config_path("ci-tests"), "ci-tests/run.yaml");
+    assert_eq!(
+        super::config_path("ci-tests::run-with-postgres-store.yaml"),
+        "ci-tests/run-with-postgres-store.yaml"
+    );
+}

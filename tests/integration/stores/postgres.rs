@@ -1,0 +1,130 @@
+//! The PostgreSQL variant (`--stack-config=server:ci-tests::run-with-postgres-store.yaml`): what
+//! the stack keeps through its API lands in the session's own PostgreSQL, read here with a
+//! PostgreSQL client of our own, not through the stack. On a session without PostgreSQL these
+//! tests skip themselves, naming the command that runs them.
+
+use harness::prelude::*;
+
+use crate::common::{chat_request, upload, user};
+use crate::wait::until;
+
+const NO_POSTGRES: &str = "the session has no PostgreSQL; run with \
+     --stack-config=server:ci-tests::run-with-postgres-store.yaml";
+
+/// A client of the session's PostgreSQL, or `None` without one.
+async fn database(ctx: &TestContext) -> Result<Option<tokio_postgres::Client>> {
+    let Some(url) = ctx.service_address("postgres").await? else {
+        return Ok(None);
+    };
+    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .with_context(|| format!("cannot connect to the session's PostgreSQL at {url}"))?;
+    tokio::spawn(connection);
+    Ok(Some(client))
+}
+
+/// How many rows of `table` have `column` equal to `value`.
+async fn rows(db: &tokio_postgres::Client, table: &str, column: &str, value: &str) -> Result<i64> {
+    let query = format!("SELECT count(*) FROM {table} WHERE {column} = $1");
+    let row = db
+        .query_one(&query, &[&value])
+        .await
+        .with_context(|| format!("`{query}` with {value}"))?;
+    Ok(row.get(0))
+}
+
+fn id_of(value: &Value) -> Result<String> {
+    Ok(value["id"]
+        .as_str()
+        .with_context(|| format!("no id in {value}"))?
+        .to_owned())
+}
+
+#[harness::test(text_model, marks(postgres, stores))]
+async fn api_records_land_in_the_sessions_postgres(ctx: &TestContext) -> Result {
+    let Some(db) = database(ctx).await? else {
+        return harness::skip(NO_POSTGRES);
+    };
+
+    let conversation = id_of(
+        &ctx.post_ok("/v1/conversations", &json!({"metadata": {"topic": "stores"}}))
+            .await?,
+    )?;
+    ctx.defer_delete(format!("/v1/conversations/{conversation}"));
+    // The same request as the inference-store tests make, so it replays.
+    let body = chat_request(
+        ctx,
+        json!([user("Name a fruit that is yellow.")]),
+        json!({"max_tokens": 12}),
+    );
+    let completion = id_of(&ctx.post_ok("/v1/chat/completions", &body).await?)?;
+    let file = upload(ctx, "stores.txt", b"kept in postgres", "assistants").await?;
+    ctx.defer_delete(format!("/v1/files/{file}"));
+    let store = id_of(
+        &ctx.post_ok("/v1/vector_stores", &json!({"name": "stores-in-postgres"}))
+            .await?,
+    )?;
+    ctx.defer_delete(format!("/v1/vector_stores/{store}"));
+
+    ensure!(
+        rows(&db, "openai_conversations", "id", &conversation).await? == 1,
+        "conversation {conversation} is not in PostgreSQL"
+    );
+    // The stack writes the inference store after answering, in a task of its own.
+    until(&format!("{completion} in PostgreSQL's inference_store"), || async {
+        Ok((rows(&db, "inference_store", "id", &completion).await? == 1).then_some(()))
+    })
+    .await?;
+    ensure!(
+        rows(&db, "openai_files", "id", &file).await? == 1,
+        "file {file} is not in PostgreSQL"
+    );
+    let keys = db
+        .query(
+            "SELECT key FROM llamastack_kvstore WHERE key LIKE '%' || $1",
+            &[&store],
+        )
+        .await
+        .context("reading the key-value store")?;
+    ensure!(
+        !keys.is_empty(),
+        "no key of vector store {store} in PostgreSQL's llamastack_kvstore"
+    );
+    Ok(())
+}
+
+#[harness::test(marks(postgres, stores))]
+async fn every_store_of_the_run_config_is_in_postgres(ctx: &TestContext) -> Result {
+    let Some(db) = database(ctx).await? else {
+        return harness::skip(NO_POSTGRES);
+    };
+    // A conversation touches the SQL store; the registry the key-value one.
+    let conversation = id_of(&ctx.post_ok("/v1/conversations", &json!({})).await?)?;
+    ctx.defer_delete(format!("/v1/conversations/{conversation}"));
+    let tables: Vec<String> = db
+        .query(
+            "SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public'",
+            &[],
+        )
+        .await
+        .context("listing the tables")?
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    for table in ["llamastack_kvstore", "openai_conversations"] {
+        ensure!(
+            tables.iter().any(|t| t == table),
+            "no table `{table}` in PostgreSQL; tables: {tables:?}"
+        );
+    }
+    let registry: i64 = db
+        .query_one(
+            "SELECT count(*) FROM llamastack_kvstore WHERE key LIKE 'registry:%'",
+            &[],
+        )
+        .await
+        .context("reading the registry")?
+        .get(0);
+    ensure!(registry > 0, "the stack's registry is not in PostgreSQL");
+    Ok(())
+}
