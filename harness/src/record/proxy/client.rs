@@ -5,10 +5,10 @@ use std::path::Path;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::control::{ConfigRequest, FinishRequest, MissList, ProxyState, RunUsage, TestRequest};
-use super::error::RecordError;
+use super::api::{ConfigRequest, FinishRequest, MissList, ProxyState, RunUsage, TestRequest};
 use super::miss::Miss;
-use super::mode::InferenceMode;
+use crate::record::error::RecordError;
+use crate::record::mode::InferenceMode;
 
 /// A client for one proxy's `/__harness/` endpoints.
 #[derive(Clone, Debug)]

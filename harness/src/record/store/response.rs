@@ -13,10 +13,16 @@ use std::sync::Arc;
 use bytes::Bytes;
 use serde_json::Value;
 
+use super::key::FILE_HASH_LEN;
 use super::normalize::{Ordinals, apply};
-use super::rules::{Rules, key_token_value};
+use super::recording::{StoredBody, StoredResponse};
+use super::rules::Rules;
 use super::sse::{self, Splitter, SseEvent};
-use super::store::{StoredBody, StoredResponse};
+
+/// What `{key}` stands for in a response rule of the exchange keyed `hash`.
+pub(crate) fn key_token_value(hash: &str) -> &str {
+    &hash[..FILE_HASH_LEN.min(hash.len())]
+}
 
 /// The stream terminator OpenAI-compatible servers send; never rewritten.
 const DONE: &str = "[DONE]";
@@ -228,7 +234,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::record::redact::Redactor;
+    use crate::record::store::redact::Redactor;
 
     const HASH: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
@@ -239,7 +245,7 @@ mod tests {
 
     fn shipped() -> ResponseNormalizer {
         let mut rules = Rules::parse(
-            include_str!("../../../recordings/normalize.yaml"),
+            include_str!("../../../../recordings/normalize.yaml"),
             Path::new("recordings/normalize.yaml"),
             &|_| None,
         )
@@ -250,6 +256,11 @@ mod tests {
 
     fn data(s: &str) -> SseEvent {
         SseEvent::Data(s.to_owned())
+    }
+
+    #[test]
+    fn the_key_token_is_the_recording_file_name() {
+        assert_eq!(key_token_value("0123456789abcdef0123"), "0123456789abcdef");
     }
 
     #[test]

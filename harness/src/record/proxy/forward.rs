@@ -1,5 +1,5 @@
-//! One provider request through the proxy: key it, then replay it, forward
-//! it, or forward and store it, according to the mode.
+//! Forwarding a provider request to its real upstream (live, record and
+//! record-if-missing modes), and storing the exchange as it passes.
 
 use std::io;
 use std::sync::Arc;
@@ -7,18 +7,18 @@ use std::sync::Arc;
 use bytes::Bytes;
 use futures::{SinkExt as _, StreamExt as _};
 use http_body_util::{BodyExt as _, StreamBody};
-use hyper::body::{Frame, Incoming};
-use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
-use hyper::{Request, Response, StatusCode};
+use hyper::body::Frame;
+use hyper::header::{self, HeaderMap, HeaderName};
+use hyper::{Response, StatusCode};
 use url::Url;
 
-use super::key::{Body, RequestParts, key_of_normalized, normalized_body, sorted_query};
-use super::miss::{Miss, find_nearest};
-use super::mode::InferenceMode;
-use super::proxy::{ProxyBody, RunConfig, Shared, full, json_error};
-use super::response::{ResponseNormalizer, StreamRecorder, recorded_response};
-use super::store::{
-    FILE_HASH_LEN, Recording, StoredBody, StoredRequest, StoredResponse, is_event_stream,
+use super::answer::{ProxyBody, full, json_error, serve, set_content_type};
+use super::miss::Miss;
+use super::request::Arrived;
+use super::shared::{RunConfig, Shared};
+use crate::record::store::{
+    Recording, ResponseNormalizer, StoredBody, StoredRequest, StoredResponse, StreamRecorder,
+    is_event_stream, recorded_response,
 };
 
 /// Request headers never forwarded: hop-by-hop ones, and those the upstream
@@ -37,211 +37,6 @@ const NOT_FORWARDED: [&str; 11] = [
     "host",
     "accept-encoding",
 ];
-
-/// What a request is, once read.
-struct Arrived {
-    head: hyper::http::request::Parts,
-    /// As received: this is what the upstream gets.
-    raw_body: Bytes,
-    /// Redacted: this is what is keyed and stored.
-    parts: RequestParts,
-    hash: String,
-    normalized: serde_json::Value,
-    tests: Vec<String>,
-}
-
-pub(super) async fn handle(
-    shared: Arc<Shared>,
-    provider: String,
-    rest: String,
-    req: Request<Incoming>,
-) -> Response<ProxyBody> {
-    let Some(upstream) = shared.upstreams.get(&provider).cloned() else {
-        return json_error(
-            StatusCode::NOT_FOUND,
-            &format!(
-                "stack-harness: unknown provider `{provider}`; the proxy knows: {}",
-                shared.provider_names().join(", ")
-            ),
-        );
-    };
-    // Attribution is decided on arrival, before the body is read.
-    let tests = shared.session().attribution();
-    let config = shared.config();
-    let (head, body) = req.into_parts();
-    let raw_body = match body.collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(e) => {
-            return json_error(
-                StatusCode::BAD_REQUEST,
-                &format!("stack-harness: cannot read the request body: {e}"),
-            );
-        }
-    };
-    let redactor = &config.rules.redactor;
-    let body = match Body::from_bytes(&raw_body) {
-        Body::Json(mut value) => {
-            redactor.redact_json(&mut value);
-            Body::Json(value)
-        }
-        Body::Bytes(bytes) => Body::Bytes(redactor.redact_bytes(&bytes)),
-        Body::Empty => Body::Empty,
-    };
-    let query = sorted_query(head.uri.query())
-        .into_iter()
-        .map(|(k, v)| {
-            (
-                redactor.redact_str(&k).into_owned(),
-                redactor.redact_str(&v).into_owned(),
-            )
-        })
-        .collect();
-    let parts = RequestParts {
-        method: head.method.to_string(),
-        path: format!("/{rest}"),
-        query,
-        body,
-    };
-    let normalized = normalized_body(&config.rules, &parts.body);
-    let hash = key_of_normalized(&provider, &parts, normalized.clone());
-    let request = Arrived {
-        head,
-        raw_body,
-        parts,
-        hash,
-        normalized,
-        tests,
-    };
-
-    let replayable = matches!(
-        config.mode,
-        InferenceMode::Replay | InferenceMode::RecordIfMissing
-    );
-    let mut problem = None;
-    if replayable {
-        match config.store.load(&provider, &request.hash) {
-            Ok(Some(recording)) => {
-                if config.mode.writes()
-                    && let Err(e) = config.store.add_users(&recording, &request.tests)
-                {
-                    return json_error(
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        &format!("stack-harness: cannot add the test to `used_by`: {e}"),
-                    );
-                }
-                shared
-                    .session()
-                    .used(&provider, &request.hash, &request.tests);
-                return replay(&recording);
-            }
-            Ok(None) => {}
-            Err(e) => problem = Some(format!("the recording exists but cannot be used: {e}")),
-        }
-    }
-    match (config.mode, upstream) {
-        (InferenceMode::Replay, _) => miss(&shared, &config, &provider, request, problem).await,
-        (mode, Some(url)) => {
-            forward(&shared, &config, &provider, &url, request, mode.writes()).await
-        }
-        (mode, None) => json_error(
-            StatusCode::BAD_REQUEST,
-            &format!(
-                "stack-harness: provider `{provider}` has no upstream URL, so mode `{mode}` cannot forward {} {}; give the provider a real URL or use --inference-mode=replay",
-                request.parts.method, request.parts.path
-            ),
-        ),
-    }
-}
-
-/// Answers from a recording.
-fn replay(recording: &Recording) -> Response<ProxyBody> {
-    serve(&recording.response, &recording.hash)
-}
-
-/// What replay sends for a stored response, one body frame per stream
-/// event; record modes answer a non-streamed response the same way.
-fn serve(response: &StoredResponse, hash: &str) -> Response<ProxyBody> {
-    let status = StatusCode::from_u16(response.status).unwrap_or(StatusCode::OK);
-    let content_type = response.content_type.as_deref();
-    if let Some(events) = &response.events {
-        let frames: Vec<Result<Frame<Bytes>, io::Error>> = events
-            .iter()
-            .map(|e| Ok(Frame::data(Bytes::from(e.to_wire()))))
-            .collect();
-        let body = StreamBody::new(futures::stream::iter(frames)).boxed_unsync();
-        let mut response = Response::new(body);
-        *response.status_mut() = status;
-        set_content_type(response.headers_mut(), content_type);
-        return response;
-    }
-    match response.body.to_body() {
-        Ok(body) => full(status, content_type, body.to_bytes()),
-        Err(problem) => json_error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            &format!("stack-harness: recording {hash} is corrupt: {problem}"),
-        ),
-    }
-}
-
-fn set_content_type(headers: &mut HeaderMap, content_type: Option<&str>) {
-    if let Some(value) = content_type.and_then(|ct| HeaderValue::from_str(ct).ok()) {
-        headers.insert(header::CONTENT_TYPE, value);
-    }
-}
-
-/// Records the miss for the running tests and answers 404, which the
-/// OpenAI SDK does not retry (it retries 5xx twice); a corrupt recording is
-/// a 500 so that it is not mistaken for a missing one.
-async fn miss(
-    shared: &Shared,
-    config: &Arc<RunConfig>,
-    provider: &str,
-    request: Arrived,
-    problem: Option<String>,
-) -> Response<ProxyBody> {
-    let nearest = {
-        let (config, provider) = (config.clone(), provider.to_owned());
-        let (method, path, body) = (
-            request.parts.method.clone(),
-            request.parts.path.clone(),
-            request.normalized.clone(),
-        );
-        tokio::task::spawn_blocking(move || {
-            find_nearest(
-                config.store.dir(),
-                &config.rules,
-                &provider,
-                &method,
-                &path,
-                &body,
-            )
-        })
-        .await
-        .ok()
-        .flatten()
-    };
-    let short = &request.hash[..FILE_HASH_LEN];
-    let message = format!(
-        "stack-harness: no recording for {} {} (provider {provider}, hash {short}); see the test output for the diff and the command that records it",
-        request.parts.method, request.parts.path
-    );
-    let status = if problem.is_some() {
-        StatusCode::INTERNAL_SERVER_ERROR
-    } else {
-        StatusCode::NOT_FOUND
-    };
-    shared.session().add_miss(Miss {
-        tests: request.tests,
-        method: request.parts.method,
-        path: request.parts.path,
-        provider: provider.to_owned(),
-        hash: request.hash,
-        body: request.normalized,
-        nearest,
-        problem,
-    });
-    json_error(status, &message)
-}
 
 fn upstream_url(base: &Url, rest: &str, query: Option<&str>) -> Url {
     let mut url = base.clone();
@@ -280,7 +75,7 @@ fn forwarded_headers(headers: &HeaderMap) -> HeaderMap {
 /// and the stack sees the response as stored (redacted and normalised), so
 /// that it gets the same bytes a later replay serves. Live mode passes the
 /// response through untouched.
-async fn forward(
+pub(super) async fn forward(
     shared: &Arc<Shared>,
     config: &Arc<RunConfig>,
     provider: &str,
@@ -478,10 +273,10 @@ impl Pending {
             Ok(Err(e)) => Err(e.to_string()),
             Err(e) => Err(format!("the task writing it failed: {e}")),
         };
-        let mut session = self.shared.session();
+        let mut ledger = self.shared.ledger();
         match &saved {
-            Ok(_) => session.used(&self.provider, &self.hash, &self.tests),
-            Err(e) => session.add_miss(Miss {
+            Ok(_) => ledger.used(&self.provider, &self.hash, &self.tests),
+            Err(e) => ledger.add_miss(Miss {
                 tests: self.tests,
                 method: self.request.method,
                 path: self.request.path,
@@ -498,6 +293,8 @@ impl Pending {
 
 #[cfg(test)]
 mod tests {
+    use hyper::header::HeaderValue;
+
     use super::*;
 
     #[test]

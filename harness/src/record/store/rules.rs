@@ -26,17 +26,16 @@ use regex::Regex;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::error::RecordError;
 use super::jsonpath::JsonPath;
 use super::redact::Redactor;
-use super::store::FILE_HASH_LEN;
+use crate::record::error::RecordError;
 
 /// The rules file inside a recordings directory.
 pub(crate) const RULES_FILE: &str = "normalize.yaml";
 
-/// The template token for the exchange's request key (its first
-/// [`FILE_HASH_LEN`] hex digits, as in the file name). Only responses can
-/// use it: a request's key is what the request rules help compute.
+/// The template token for the exchange's request key (its first 16 hex
+/// digits, as in the file name). Only responses can use it: a request's
+/// key is what the request rules help compute.
 pub(crate) const KEY_TOKEN: &str = "{key}";
 
 /// Environment values shorter than this are not treated as secrets: dummy
@@ -265,11 +264,6 @@ fn build_rule(raw: RawRule, section: Section) -> Result<Rule, String> {
     })
 }
 
-/// What `{key}` stands for in a response rule of the exchange keyed `hash`.
-pub(crate) fn key_token_value(hash: &str) -> &str {
-    &hash[..FILE_HASH_LEN.min(hash.len())]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -309,7 +303,6 @@ mod tests {
         assert_eq!(rules.rules.len(), 1);
         assert_eq!(rules.response_rules.len(), 2);
         assert_eq!(rules.response_rules[0].replace, Value::Null);
-        assert_eq!(key_token_value("0123456789abcdef0123"), "0123456789abcdef");
     }
 
     #[test]

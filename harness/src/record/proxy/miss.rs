@@ -8,9 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use similar::TextDiff;
 
-use super::key::normalized_body;
-use super::rules::Rules;
-use super::store::{FILE_HASH_LEN, list_files, read_recording};
+use crate::record::store::{FILE_HASH_LEN, Rules, list_files, normalized_body, read_recording};
 
 /// A request the proxy could not answer from the recordings.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -227,9 +225,10 @@ record it with:
 
     #[test]
     fn the_nearest_recording_is_the_most_similar_body_for_the_same_route() {
-        use crate::record::key::{Body, RequestParts, request_key};
-        use crate::record::redact::Redactor;
-        use crate::record::store::{Recording, Store, StoredBody, StoredRequest, StoredResponse};
+        use crate::record::store::{
+            Body, Recording, Redactor, RequestParts, Store, StoredBody, StoredRequest,
+            StoredResponse, request_key,
+        };
 
         let dir = tempfile::tempdir().unwrap();
         let store = Store::new(dir.path());
