@@ -11,7 +11,8 @@
 //!   `normalize.yaml` rules, request keys, the recording format, the
 //!   directory, the usage manifest;
 //! - `proxy` — the loopback HTTP server the stack's providers point at,
-//!   one exchange through it, misses, and the control API with its client;
+//!   one exchange through it, misses and unreachable upstreams, and the
+//!   control API with its client;
 //! - `tool` — the `recordings` command (list, show, verify, prune);
 //! - `mode` — replay, record, record-if-missing, live; `error` —
 //!   `RecordError`, every failure of the three parts.
@@ -27,7 +28,7 @@ mod tool;
 // The runner, the stack fixture and the client use these.
 pub(crate) use error::RecordError;
 pub(crate) use mode::InferenceMode;
-pub(crate) use proxy::{Proxy, ProxyControl, ProxyOptions, Upstream, render_miss, start};
+pub(crate) use proxy::{FailureContext, Proxy, ProxyControl, ProxyOptions, Upstream, start};
 pub(crate) use store::{MANIFEST_PATH, Rules};
 
 // The `stack-harness` binary's `recordings` command (see crate::tool).

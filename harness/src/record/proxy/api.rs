@@ -1,5 +1,7 @@
 //! The wire format of the proxy's control API under `/__harness/`, shared
 //! by the proxy (`control`) and the test processes' client (`client`).
+//! [`TestFailures`] (`failures`) is `{"misses": [Miss], "unreachable":
+//! [UpstreamFailure]}`.
 //!
 //! | method | path                         | body / query          | answer                 |
 //! |--------|------------------------------|-----------------------|------------------------|
@@ -7,15 +9,17 @@
 //! | GET    | `/__harness/state`           |                       | [`ProxyState`]         |
 //! | POST   | `/__harness/config`          | [`ConfigRequest`]     | [`ProxyState`]         |
 //! | POST   | `/__harness/test/start`      | `{"test": id}`        | `{}`                   |
-//! | POST   | `/__harness/test/end`        | `{"test": id}`        | `{"misses": [Miss]}`   |
-//! | GET    | `/__harness/misses?test=id`  |                       | `{"misses": [Miss]}`   |
+//! | POST   | `/__harness/test/end`        | `{"test": id}`        | [`TestFailures`]       |
+//! | GET    | `/__harness/misses?test=id`  |                       | [`TestFailures`]       |
 //! | POST   | `/__harness/run/finish`      | `{"manifest": path}`  | [`RunUsage`]           |
 
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use super::miss::Miss;
+#[cfg(doc)]
+use super::failures::TestFailures;
+
 use crate::record::mode::InferenceMode;
 
 /// `POST /__harness/config`: this run's mode and recordings directory.
@@ -51,11 +55,6 @@ pub(crate) struct RunUsage {
 #[derive(Serialize, Deserialize)]
 pub(crate) struct TestRequest {
     pub(crate) test: String,
-}
-
-#[derive(Serialize, Deserialize)]
-pub(crate) struct MissList {
-    pub(crate) misses: Vec<Miss>,
 }
 
 #[derive(Serialize, Deserialize)]

@@ -11,7 +11,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use serde::de::DeserializeOwned;
 
 use super::answer::{ProxyBody, json_error, json_ok};
-use super::api::{ConfigRequest, FinishRequest, MissList, ProxyState, RunUsage, TestRequest};
+use super::api::{ConfigRequest, FinishRequest, ProxyState, RunUsage, TestRequest};
 use super::shared::{RunConfig, Shared};
 use crate::record::store::{Rules, Store};
 
@@ -75,15 +75,11 @@ pub(super) async fn handle(
             Err(response) => response,
         },
         (Method::POST, "test/end") => match read_json::<TestRequest>(req).await {
-            Ok(TestRequest { test }) => json_ok(&MissList {
-                misses: shared.ledger().test_finished(&test),
-            }),
+            Ok(TestRequest { test }) => json_ok(&shared.ledger().test_finished(&test)),
             Err(response) => response,
         },
         (Method::GET, "misses") => match query_param(&req, "test") {
-            Some(test) => json_ok(&MissList {
-                misses: shared.ledger().misses_for(&test),
-            }),
+            Some(test) => json_ok(&shared.ledger().failures_for(&test)),
             None => json_error(
                 StatusCode::BAD_REQUEST,
                 "stack-harness: `misses` needs `?test=<test id>`",

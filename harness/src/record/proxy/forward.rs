@@ -16,6 +16,7 @@ use super::answer::{ProxyBody, full, json_error, serve, set_content_type};
 use super::miss::Miss;
 use super::request::Arrived;
 use super::shared::{RunConfig, Shared};
+use super::unreachable::UpstreamFailure;
 use crate::record::store::{
     Recording, ResponseNormalizer, StoredBody, StoredRequest, StoredResponse, StreamRecorder,
     is_event_stream, recorded_response,
@@ -102,7 +103,7 @@ pub(super) async fn forward(
         .await;
     let upstream = match sent {
         Ok(response) => response,
-        Err(e) => return unreachable(provider, &url, &e),
+        Err(e) => return unreachable(shared, config, provider, &url, &request, &e),
     };
     let status = upstream.status();
     let content_type = upstream
@@ -114,6 +115,7 @@ pub(super) async fn forward(
         shared: shared.clone(),
         config: config.clone(),
         provider: provider.to_owned(),
+        url: url.to_string(),
         hash: request.hash.clone(),
         request: StoredRequest {
             body: StoredBody::from_body(&request.parts.body),
@@ -133,7 +135,7 @@ pub(super) async fn forward(
     }
     let bytes = match upstream.bytes().await {
         Ok(bytes) => bytes,
-        Err(e) => return unreachable(provider, &url, &e),
+        Err(e) => return unreachable(shared, config, provider, &url, &request, &e),
     };
     let Some(pending) = pending else {
         return full(status, content_type.as_deref(), bytes);
@@ -150,15 +152,31 @@ pub(super) async fn forward(
     }
 }
 
-fn unreachable(provider: &str, url: &Url, error: &reqwest::Error) -> Response<ProxyBody> {
-    let mut message =
+/// The upstream gave no answer. The running tests are told (it fails them,
+/// naming the URL and what to start), and the stack gets a 424, which the
+/// OpenAI SDK does not retry: a 502 would be retried twice, failing the
+/// same way, and leave the test to fail on whatever the stack then says.
+fn unreachable(
+    shared: &Shared,
+    config: &RunConfig,
+    provider: &str,
+    url: &Url,
+    request: &Arrived,
+    error: &reqwest::Error,
+) -> Response<ProxyBody> {
+    let error = UpstreamFailure::describe(error);
+    let message =
         format!("stack-harness: upstream of provider `{provider}` failed at `{url}`: {error}");
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        message.push_str(&format!(": {cause}"));
-        source = cause.source();
-    }
-    json_error(StatusCode::BAD_GATEWAY, &message)
+    shared.ledger().add_unreachable(UpstreamFailure {
+        tests: request.tests.clone(),
+        provider: provider.to_owned(),
+        url: url.to_string(),
+        method: request.parts.method.clone(),
+        path: request.parts.path.clone(),
+        error,
+        mode: config.mode,
+    });
+    json_error(StatusCode::FAILED_DEPENDENCY, &message)
 }
 
 /// Forwards a stream chunk by chunk as it arrives (live mode).
@@ -200,7 +218,9 @@ fn record_stream(
             match chunk {
                 Ok(bytes) => send_frames(&mut tx, recorder.push(&bytes), &mut listening).await,
                 Err(e) => {
-                    // An incomplete stream is never stored.
+                    // An incomplete stream is never stored; the upstream
+                    // broke off, which fails the running tests.
+                    pending.broke_off(&e);
                     let _ = tx.send(Err(io::Error::other(e))).await;
                     return;
                 }
@@ -244,6 +264,8 @@ struct Pending {
     shared: Arc<Shared>,
     config: Arc<RunConfig>,
     provider: String,
+    /// Where the request went.
+    url: String,
     hash: String,
     request: StoredRequest,
     normalized: serde_json::Value,
@@ -251,6 +273,19 @@ struct Pending {
 }
 
 impl Pending {
+    /// The upstream's answer broke off before its end.
+    fn broke_off(&self, error: &reqwest::Error) {
+        self.shared.ledger().add_unreachable(UpstreamFailure {
+            tests: self.tests.clone(),
+            provider: self.provider.clone(),
+            url: self.url.clone(),
+            method: self.request.method.clone(),
+            path: self.request.path.clone(),
+            error: UpstreamFailure::describe(error),
+            mode: self.config.mode,
+        });
+    }
+
     /// Writes the exchange and returns the response as a later replay will
     /// read it back (JSON numbers go through their text form); a failure is
     /// also reported to the running tests as a miss, since a streamed

@@ -1,5 +1,6 @@
-//! The proxy's ledger of a run: which tests are running, the misses they
-//! caused and the recordings they used, since the last reset.
+//! The proxy's ledger of a run: which tests are running, the misses and
+//! unreachable upstreams they met, and the recordings they used, since the
+//! last reset.
 //!
 //! Attribution rule: a provider request is attributed to every test that
 //! has announced its start and not its end when the request *arrives*.
@@ -11,15 +12,18 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use super::failures::TestFailures;
 use super::miss::Miss;
+use super::unreachable::UpstreamFailure;
 use crate::record::mode::InferenceMode;
 use crate::record::store::{STARTUP, UsageManifest};
 
-/// Running tests, misses and usage since the last reset.
+/// Running tests, their failures and usage since the last reset.
 #[derive(Debug)]
 pub(super) struct Ledger {
     running: BTreeMap<String, usize>,
     misses: Vec<Miss>,
+    unreachable: Vec<UpstreamFailure>,
     usage: UsageManifest,
 }
 
@@ -28,6 +32,7 @@ impl Ledger {
         Ledger {
             running: BTreeMap::new(),
             misses: Vec::new(),
+            unreachable: Vec::new(),
             usage: UsageManifest {
                 dir,
                 mode,
@@ -52,16 +57,32 @@ impl Ledger {
             miss.tests.retain(|t| t != test);
         }
         self.misses.retain(|m| !m.tests.is_empty());
+        for failure in &mut self.unreachable {
+            failure.tests.retain(|t| t != test);
+        }
+        self.unreachable.retain(|f| !f.tests.is_empty());
     }
 
-    pub(super) fn test_finished(&mut self, test: &str) -> Vec<Miss> {
+    pub(super) fn test_finished(&mut self, test: &str) -> TestFailures {
         if let Some(count) = self.running.get_mut(test) {
             *count -= 1;
             if *count == 0 {
                 self.running.remove(test);
             }
         }
-        self.misses_for(test)
+        self.failures_for(test)
+    }
+
+    pub(super) fn failures_for(&self, test: &str) -> TestFailures {
+        TestFailures {
+            misses: self.misses_for(test),
+            unreachable: self
+                .unreachable
+                .iter()
+                .filter(|f| f.tests.iter().any(|t| t == test))
+                .cloned()
+                .collect(),
+        }
     }
 
     pub(super) fn misses_for(&self, test: &str) -> Vec<Miss> {
@@ -80,6 +101,18 @@ impl Ledger {
             .any(|m| m.hash == miss.hash && m.tests == miss.tests)
         {
             self.misses.push(miss);
+        }
+    }
+
+    /// Keeps one entry per provider and set of tests: a test that sends
+    /// five requests to a server that is down needs to be told once.
+    pub(super) fn add_unreachable(&mut self, failure: UpstreamFailure) {
+        if !self
+            .unreachable
+            .iter()
+            .any(|f| f.provider == failure.provider && f.tests == failure.tests)
+        {
+            self.unreachable.push(failure);
         }
     }
 
@@ -152,7 +185,7 @@ mod tests {
         s.add_miss(miss("h1", &["a", "b"]));
         s.add_miss(miss("h1", &["a", "b"]));
         s.add_miss(miss("h2", &["b"]));
-        assert_eq!(s.test_finished("a"), vec![miss("h1", &["a", "b"])]);
+        assert_eq!(s.test_finished("a").misses, vec![miss("h1", &["a", "b"])]);
         assert_eq!(s.attribution(), vec!["b"]);
         assert_eq!(s.misses_for("b").len(), 2);
         // Rerunning `b` forgets its old misses, not `a`'s.
@@ -164,6 +197,37 @@ mod tests {
         s.test_finished("b");
         s.test_finished("unknown");
         assert_eq!(s.attribution(), vec![STARTUP]);
+    }
+
+    fn unreachable(provider: &str, tests: &[&str]) -> UpstreamFailure {
+        UpstreamFailure {
+            tests: tests.iter().map(|t| t.to_string()).collect(),
+            provider: provider.into(),
+            url: "http://127.0.0.1:8000/v1/models".into(),
+            method: "GET".into(),
+            path: "/v1/models".into(),
+            error: "connection refused".into(),
+            mode: InferenceMode::Record,
+        }
+    }
+
+    #[test]
+    fn an_unreachable_upstream_is_told_once_per_provider_to_each_test() {
+        let mut s = Ledger::new("/r".into(), InferenceMode::Record);
+        s.test_started("a");
+        s.add_unreachable(unreachable("vllm", &["a"]));
+        s.add_unreachable(unreachable("vllm", &["a"]));
+        s.add_unreachable(unreachable("embed", &["a"]));
+        s.add_miss(miss("h1", &["a"]));
+        let failures = s.test_finished("a");
+        assert_eq!(failures.misses, vec![miss("h1", &["a"])]);
+        assert_eq!(
+            failures.unreachable,
+            vec![unreachable("vllm", &["a"]), unreachable("embed", &["a"])]
+        );
+        // Rerunning `a` forgets them.
+        s.test_started("a");
+        assert_eq!(s.failures_for("a"), TestFailures::default());
     }
 
     #[test]

@@ -86,6 +86,23 @@ pub(crate) fn find_nearest(
     best.map(|(_, nearest)| nearest)
 }
 
+/// The line naming the other tests a request was attributed to (empty
+/// when `test` ran alone).
+pub(super) fn also_running(tests: &[String], test: &str) -> String {
+    let others: Vec<&str> = tests
+        .iter()
+        .map(String::as_str)
+        .filter(|t| *t != test)
+        .collect();
+    if others.is_empty() {
+        return String::new();
+    }
+    format!(
+        "(it arrived while these tests were also running: {})\n",
+        others.join(", ")
+    )
+}
+
 /// Quotes a test id for a POSIX shell.
 fn shell_quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', r"'\''"))
@@ -103,18 +120,7 @@ pub(crate) fn render(miss: &Miss, test: &str, command_prefix: &str) -> String {
         out.push_str(problem);
         out.push('\n');
     }
-    let others: Vec<&str> = miss
-        .tests
-        .iter()
-        .map(String::as_str)
-        .filter(|t| *t != test)
-        .collect();
-    if !others.is_empty() {
-        out.push_str(&format!(
-            "(it arrived while these tests were also running: {})\n",
-            others.join(", ")
-        ));
-    }
+    out.push_str(&also_running(&miss.tests, test));
     match &miss.nearest {
         Some(nearest) => {
             out.push_str(&format!(

@@ -16,7 +16,9 @@
 //! - `exchange` — one provider request, by mode; `forward` — to the real
 //!   upstream, storing the exchange as it passes; `answer` — the proxy's
 //!   responses;
-//! - `miss` — a request with no recording, and its failure text;
+//! - `miss` — a request with no recording, `unreachable` — an upstream
+//!   that gave no answer, and their failure texts; `failures` — both, for
+//!   one test (`TestFailures`, rendered with a `FailureContext`);
 //! - `api` — the control API's wire format; `control` — its endpoints;
 //!   `client` — the test processes' side (`ProxyControl`).
 
@@ -25,16 +27,18 @@ mod api;
 mod client;
 mod control;
 mod exchange;
+mod failures;
 mod forward;
 mod ledger;
 mod miss;
 mod request;
 mod server;
 mod shared;
+mod unreachable;
 
 #[cfg(test)]
 mod tests;
 
 pub(crate) use client::ProxyControl;
-pub(crate) use miss::render as render_miss;
+pub(crate) use failures::FailureContext;
 pub(crate) use server::{Proxy, ProxyOptions, Upstream, start};

@@ -12,10 +12,12 @@ async fn a_replay_miss_is_a_404_and_is_reported_to_the_running_test() {
         .await
         .unwrap();
     let (status, ct, body) = send(&proxy, chat("What is 2+2?", false)).await;
-    let misses = control
+    let failures = control
         .test_finished("inference::chat::basic")
         .await
         .unwrap();
+    assert_eq!(failures.unreachable, vec![]);
+    let misses = &failures.misses;
     assert_eq!(misses.len(), 1);
     let short = &misses[0].hash[..16];
     assert_eq!((status, ct.as_str()), (404, "application/json"));
@@ -40,10 +42,13 @@ async fn a_replay_miss_is_a_404_and_is_reported_to_the_running_test() {
         "no recording for POST /v1/chat/completions (provider `vllm`, hash {short}) requested by test `inference::chat::basic`\nthere is no recording"
     )), "{text}");
     assert_eq!(
-        control.misses("inference::chat::basic").await.unwrap(),
-        misses
+        control.failures("inference::chat::basic").await.unwrap(),
+        failures
     );
-    assert_eq!(control.misses("other").await.unwrap(), vec![]);
+    assert_eq!(
+        control.failures("other").await.unwrap(),
+        TestFailures::default()
+    );
     proxy.shutdown().await;
 }
 
@@ -85,12 +90,71 @@ async fn unknown_routes_providers_and_unreachable_upstreams_are_explained() {
         .await
         .unwrap();
     let (status, text) = message(r).await;
-    assert_eq!(status, 502);
+    assert_eq!(status, 424);
     assert!(
         text.starts_with(
             "stack-harness: upstream of provider `vllm` failed at `http://127.0.0.1:9/v1/models`: "
         ),
         "{text}"
+    );
+    proxy.shutdown().await;
+}
+
+/// A loopback port nothing listens on.
+async fn closed_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+#[tokio::test]
+async fn an_unreachable_upstream_fails_the_running_test_with_what_to_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = closed_port().await;
+    let dead = Url::parse(&format!("http://127.0.0.1:{port}")).unwrap();
+    let (proxy, control) = proxy(InferenceMode::RecordIfMissing, dir.path(), Some(&dead)).await;
+    control.test_started("chat::basic").await.unwrap();
+    let (status, _, body) = send(&proxy, chat("hi", false)).await;
+    // Not a 5xx, which the stack's OpenAI SDK would retry.
+    assert_eq!(status, 424, "{}", String::from_utf8_lossy(&body));
+    // A second request to the same dead server is not a second failure.
+    send(&proxy, chat("again", true)).await;
+    let failures = control.test_finished("chat::basic").await.unwrap();
+    assert_eq!(failures.misses, vec![]);
+    let context = FailureContext {
+        command: "cargo test --test integration -- --stack-config=server:ci-tests".into(),
+        ..FailureContext::default()
+    };
+    let expected = vec![format!(
+            "the upstream of provider `vllm` could not be reached: POST /v1/chat/completions requested by test `chat::basic` was sent to http://127.0.0.1:{port}/v1/chat/completions and got no answer
+    error sending request for url (http://127.0.0.1:{port}/v1/chat/completions): client error (Connect): tcp connect error: Connection refused (os error 111)
+start your model server at http://127.0.0.1:{port} (or record with --setup=local, which starts SmolLM2 on this machine)
+"
+    )];
+    assert_eq!(failures.render("chat::basic", &context), expected);
+    // With --setup=local the harness runs the server, unless --env pointed
+    // the provider elsewhere.
+    let local = FailureContext {
+        local_model: true,
+        supervisor_log: Some("sessions/k/supervisor.log".into()),
+        ..context
+    };
+    let [text] = &failures.render("chat::basic", &local)[..] else {
+        panic!("one failure");
+    };
+    assert!(text.ends_with("the local model server that --setup=local starts for this run died or was not started; see sessions/k/supervisor.log\n"), "{text}");
+    let elsewhere = FailureContext {
+        given: vec![format!("http://127.0.0.1:{port}/v1")],
+        ..local
+    };
+    let [text] = &failures.render("chat::basic", &elsewhere)[..] else {
+        panic!("one failure");
+    };
+    assert!(text.ends_with(&format!("start your model server at http://127.0.0.1:{port} (--env points the provider there instead of at the SmolLM2 that --setup=local starts)\n")), "{text}");
+    assert_eq!(list_files(dir.path()).unwrap().len(), 0, "nothing recorded");
+    // Another test starts with a clean slate.
+    assert_eq!(
+        control.failures("chat::other").await.unwrap(),
+        TestFailures::default()
     );
     proxy.shutdown().await;
 }

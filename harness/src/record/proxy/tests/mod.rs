@@ -25,6 +25,7 @@ use url::Url;
 
 use super::answer::{ProxyBody, full};
 use super::client::ProxyControl;
+use super::failures::{FailureContext, TestFailures};
 use super::server::{Proxy, ProxyOptions, Upstream, start};
 use crate::record::mode::InferenceMode;
 use crate::record::store::{Rules, list_files, read_recording};
