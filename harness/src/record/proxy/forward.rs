@@ -302,8 +302,8 @@ impl Pending {
             response: response.clone(),
             used_by: self.tests.clone(),
         };
-        let store = self.config.store.clone();
-        let saved = match tokio::task::spawn_blocking(move || store.save(recording)).await {
+        let (store, rules) = (self.config.store.clone(), self.config.rules.clone());
+        let saved = match tokio::task::spawn_blocking(move || store.save(recording, &rules)).await {
             Ok(Ok(_)) => Ok(response),
             Ok(Err(e)) => Err(e.to_string()),
             Err(e) => Err(format!("the task writing it failed: {e}")),

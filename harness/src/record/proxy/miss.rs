@@ -249,18 +249,26 @@ record it with:
                 ),
             };
             store
-                .save(Recording {
-                    hash: request_key(&rules, provider, &parts),
-                    provider: provider.into(),
-                    request: StoredRequest {
-                        body: StoredBody::from_body(&parts.body),
-                        method: parts.method,
-                        path: parts.path,
-                        query: vec![],
+                .save(
+                    Recording {
+                        hash: request_key(&rules, provider, &parts),
+                        provider: provider.into(),
+                        request: StoredRequest {
+                            body: StoredBody::from_body(&parts.body),
+                            method: parts.method,
+                            path: parts.path,
+                            query: vec![],
+                        },
+                        response: StoredResponse::from_upstream(
+                            200,
+                            None,
+                            b"",
+                            &Redactor::default(),
+                        ),
+                        used_by: vec![],
                     },
-                    response: StoredResponse::from_upstream(200, None, b"", &Redactor::default()),
-                    used_by: vec![],
-                })
+                    &rules,
+                )
                 .unwrap()
         };
         let close = save("vllm", "/v1/chat/completions", "What is 2+3?");

@@ -19,8 +19,9 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use super::key::FILE_HASH_LEN;
+use super::key::{FILE_HASH_LEN, request_key};
 use super::recording::{Recording, parse_recording};
+use super::rules::Rules;
 use crate::record::error::RecordError;
 
 /// Whether a provider name is safe as a directory name and a URL segment.
@@ -150,14 +151,27 @@ impl Store {
         Ok((recording.hash == hash).then_some(recording))
     }
 
-    /// Writes a recording, keeping the tests that used the previous one.
-    pub(crate) fn save(&self, mut recording: Recording) -> Result<PathBuf, RecordError> {
+    /// Writes a recording, keeping the tests that used the previous one,
+    /// and its request if that still has this key under `rules`: the two
+    /// differ only in what the rules call volatile (the stack's random
+    /// ids), so re-recording an unchanged test leaves the request's bytes.
+    pub(crate) fn save(
+        &self,
+        mut recording: Recording,
+        rules: &Rules,
+    ) -> Result<PathBuf, RecordError> {
         let path = recording_path(&self.dir, &recording.provider, &recording.hash);
         let lock = self.lock(&path);
         let _guard = lock.lock().unwrap_or_else(|p| p.into_inner());
         let mut used_by: BTreeSet<String> = recording.used_by.drain(..).collect();
         if let Ok(Some(previous)) = self.load(&recording.provider, &recording.hash) {
+            let still_keyed = previous.request_parts().is_ok_and(|parts| {
+                request_key(rules, &previous.provider, &parts) == recording.hash
+            });
             used_by.extend(previous.used_by);
+            if still_keyed {
+                recording.request = previous.request;
+            }
         }
         recording.used_by = used_by.into_iter().collect();
         write_atomic(&path, &recording.to_file_bytes())?;
@@ -193,7 +207,6 @@ mod tests {
 
     use super::*;
     use crate::record::store::recording::tests::sample;
-    use crate::record::store::rules::Rules;
 
     #[test]
     fn save_then_load_and_merge_users() {
@@ -201,7 +214,7 @@ mod tests {
         let store = Store::new(dir.path());
         let rec = sample(&["t::b"]);
         assert_eq!(store.load("vllm", &rec.hash).unwrap(), None);
-        let path = store.save(rec.clone()).unwrap();
+        let path = store.save(rec.clone(), &Rules::default()).unwrap();
         assert_eq!(
             path,
             dir.path()
@@ -210,9 +223,9 @@ mod tests {
         );
         let first_bytes = std::fs::read(&path).unwrap();
         // Re-recording the identical exchange rewrites identical bytes.
-        store.save(rec.clone()).unwrap();
+        store.save(rec.clone(), &Rules::default()).unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), first_bytes);
-        store.save(sample(&["t::a"])).unwrap();
+        store.save(sample(&["t::a"]), &Rules::default()).unwrap();
         let loaded = store.load("vllm", &rec.hash).unwrap().unwrap();
         assert_eq!(loaded.used_by, vec!["t::a", "t::b"]);
         loaded.check(&path, &Rules::default()).unwrap();
@@ -223,11 +236,52 @@ mod tests {
     }
 
     #[test]
+    fn re_recording_keeps_a_request_that_differs_only_in_random_ids() {
+        use crate::record::store::key::{Body, RequestParts};
+        use crate::record::store::recording::StoredBody;
+
+        let rules = Rules::parse(
+            "rules: [{regex: 'file-[0-9a-f]{4}', replace: 'file-{n}'}]",
+            Path::new("normalize.yaml"),
+            &|_| None,
+        )
+        .unwrap();
+        let asking = |file: &str| {
+            let mut rec = sample(&[]);
+            let body = Body::Json(
+                serde_json::json!({"model": "m", "messages": [{"role": "user", "content": format!("read {file}")}]}),
+            );
+            rec.hash = request_key(
+                &rules,
+                "vllm",
+                &RequestParts {
+                    body: body.clone(),
+                    ..rec.request_parts().unwrap()
+                },
+            );
+            rec.request.body = StoredBody::from_body(&body);
+            rec
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path());
+        let first = asking("file-aaaa");
+        let path = store.save(first.clone(), &rules).unwrap();
+        let again = asking("file-bbbb");
+        assert_eq!(again.hash, first.hash);
+        store.save(again.clone(), &rules).unwrap();
+        assert_eq!(read_recording(&path).unwrap().request, first.request);
+        // Under rules that no longer give the stored request this key, the
+        // new request replaces it.
+        store.save(again.clone(), &Rules::default()).unwrap();
+        assert_eq!(read_recording(&path).unwrap().request, again.request);
+    }
+
+    #[test]
     fn editing_used_by_keeps_every_other_byte() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::new(dir.path());
         let rec = sample(&["t::b"]);
-        let path = store.save(rec.clone()).unwrap();
+        let path = store.save(rec.clone(), &Rules::default()).unwrap();
         // Numbers as a server printed them, which a parse and re-print
         // would change (`0.10` -> `0.1`, `1e2` -> `100.0`).
         let text = std::fs::read_to_string(&path).unwrap().replace(

@@ -314,6 +314,45 @@ mod tests {
     }
 
     #[test]
+    fn the_stacks_random_ids_quoted_back_by_the_upstream_are_pinned() {
+        // llama-cpp-python refusing the file_search turn quotes the tool
+        // message: random file ids, a chunk id derived from them, and a
+        // token count that moves with their digits.
+        let quoted = |file: &str, chunk: &str, count: u32| {
+            format!(
+                "1 validation error: {{'text': \"[1] document_id: {file}, score: 0.000951472023156822, attributes: {{'file_id': '{file}', 'chunk_id': '{chunk}', 'token_count': 11.0, 'metadata_token_count': {count}.0}} cite as <|{file}|>\"}}"
+            )
+        };
+        let first = quoted(
+            "file-c43a10e03da44f92827f05eef04cbefe",
+            "f48ca133-a197-8543-abf6-7e7377b58297",
+            32,
+        );
+        let second = quoted(
+            "file-3233e010f4784310aa2f81e5c009a776",
+            "0b9a5d3c-1111-4222-8333-444455556666",
+            33,
+        );
+        let normalised = |message: String| {
+            let mut body = json!({"error": {"message": message, "type": "internal_server_error"}});
+            shipped().json(&mut body);
+            body
+        };
+        let pinned = normalised(first);
+        assert_eq!(pinned, normalised(second));
+        assert_eq!(
+            pinned["error"]["message"],
+            json!(
+                "1 validation error: {'text': \"[1] document_id: file-1, score: 0.0009, attributes: {'file_id': 'file-1', 'chunk_id': 'uuid-1', 'token_count': 11.0, 'metadata_token_count': N} cite as <|file-1|>\"}"
+            )
+        );
+        // Normalising twice changes nothing (what `recordings verify` checks).
+        let mut again = pinned.clone();
+        shipped().json(&mut again);
+        assert_eq!(again, pinned);
+    }
+
+    #[test]
     fn numbering_runs_across_the_events_of_one_stream() {
         let mut n = shipped();
         let chunk = |id: &str, index: usize| {

@@ -11,6 +11,7 @@
 //!   - name: file ids             # shown in errors
 //!     regex: 'file-[0-9a-f]{32}' # on every string value (or those under `path`)
 //!     replace: 'file-{n}'        # `$1`/`${name}` captures; `{n}` = 1, 2, ... per distinct match
+//!     responses: true            # also applied to recorded responses, after `response_rules`
 //!   - name: tool call ids
 //!     path: ['$.messages[*].tool_call_id', '$.messages[*].tool_calls[*].id']
 //!     replace: 'call-{n}'        # without `regex`: the whole selected value is replaced
@@ -19,6 +20,11 @@
 //!     regex: '^(chatcmpl|cmpl)-.*$'
 //!     replace: '${1}-{key}'      # `{key}`: the first 16 hex digits of the request key
 //! ```
+//!
+//! `responses: true` is for the stack's own random ids: they reach the
+//! upstream in a prompt, and come back quoted in its answer (an error text
+//! that echoes the request, a model that cites a file), so one rule keeps
+//! both the key and the recorded answer stable.
 
 use std::path::{Path, PathBuf};
 
@@ -50,6 +56,8 @@ pub(crate) struct Rule {
     pub(crate) regex: Option<Regex>,
     /// A string template for regex rules; any JSON value for path rules.
     pub(crate) replace: Value,
+    /// A request rule that also applies to recorded responses.
+    pub(crate) responses: bool,
 }
 
 /// Everything `normalize.yaml` configures: normalisers and redactions.
@@ -60,7 +68,8 @@ pub(crate) struct Rules {
     /// Applied to the request body before hashing.
     pub(crate) rules: Vec<Rule>,
     /// Applied to a response (its JSON body, or each JSON event of its
-    /// stream) before it is stored and served, in record modes only.
+    /// stream) before it is stored and served, in record modes only: the
+    /// file's `response_rules`, then the `rules` marked `responses: true`.
     pub(crate) response_rules: Vec<Rule>,
     pub(crate) redactor: Redactor,
 }
@@ -95,6 +104,8 @@ struct RawRule {
     /// absent `replace`.
     #[serde(default, deserialize_with = "present")]
     replace: Option<Value>,
+    #[serde(default)]
+    responses: bool,
 }
 
 fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
@@ -156,7 +167,8 @@ impl Rules {
                 .collect::<Result<Vec<_>, _>>()
         };
         let rules = section(Section::Request, raw.rules)?;
-        let response_rules = section(Section::Response, raw.response_rules)?;
+        let mut response_rules = section(Section::Response, raw.response_rules)?;
+        response_rules.extend(rules.iter().filter(|r| r.responses).cloned());
         let mut secrets = raw.redact_values;
         secrets.retain(|s| !s.is_empty());
         for name in &raw.redact_env {
@@ -252,6 +264,12 @@ fn build_rule(raw: RawRule, section: Section) -> Result<Rule, String> {
             "`replace` must be a string for a `regex` rule, not `{replace}`"
         ));
     }
+    if section == Section::Response && raw.responses {
+        return Err(
+            "`responses` marks a request rule that also applies to responses; a response rule always does"
+                .to_owned(),
+        );
+    }
     if section == Section::Request && replace.as_str().is_some_and(|t| t.contains(KEY_TOKEN)) {
         return Err(format!(
             "`{KEY_TOKEN}` is the request's key, which these rules help compute; use it in `response_rules` only"
@@ -261,6 +279,7 @@ fn build_rule(raw: RawRule, section: Section) -> Result<Rule, String> {
         paths,
         regex,
         replace,
+        responses: raw.responses,
     })
 }
 
@@ -306,6 +325,24 @@ mod tests {
     }
 
     #[test]
+    fn request_rules_marked_responses_follow_the_response_rules() {
+        let rules = parse(
+            "rules:\n  - {regex: 'a', replace: b}\n  - {regex: 'c', replace: d, responses: true}\nresponse_rules:\n  - {path: '$.id', replace: x}\n",
+        )
+        .unwrap();
+        assert_eq!(rules.rules.len(), 2);
+        let response: Vec<String> = rules
+            .response_rules
+            .iter()
+            .map(|r| match &r.regex {
+                Some(regex) => regex.to_string(),
+                None => r.replace.to_string(),
+            })
+            .collect();
+        assert_eq!(response, ["\"x\"", "c"]);
+    }
+
+    #[test]
     fn an_empty_file_is_no_rules() {
         let rules = parse("# nothing yet\n").unwrap();
         assert!(rules.rules.is_empty());
@@ -348,7 +385,11 @@ mod tests {
             ),
             (
                 "rules:\n  - regx: 'a'\n    replace: x\n",
-                "invalid normalisation rule `rules[0]` in `recordings/normalize.yaml`: unknown field `regx`, expected one of `name`, `path`, `regex`, `replace`; a rule has `name`, `path` and/or `regex`, and `replace`",
+                "invalid normalisation rule `rules[0]` in `recordings/normalize.yaml`: unknown field `regx`, expected one of `name`, `path`, `regex`, `replace`, `responses`; a rule has `name`, `path` and/or `regex`, and `replace`",
+            ),
+            (
+                "response_rules:\n  - {path: '$.id', replace: x, responses: true}\n",
+                "invalid normalisation rule `response_rules[0]` in `recordings/normalize.yaml`: `responses` marks a request rule that also applies to responses; a response rule always does",
             ),
         ];
         for (text, message) in table {

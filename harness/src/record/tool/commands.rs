@@ -221,7 +221,7 @@ pub(super) mod fixtures {
             response,
             used_by: vec!["chat::a".into()],
         };
-        Store::new(dir).save(recording.clone()).unwrap();
+        Store::new(dir).save(recording.clone(), &rules).unwrap();
         recording
     }
 
