@@ -53,14 +53,8 @@ impl Ledger {
     pub(super) fn test_started(&mut self, test: &str) {
         *self.running.entry(test.to_owned()).or_default() += 1;
         // A rerun of the same test starts with a clean slate.
-        for miss in &mut self.misses {
-            miss.tests.retain(|t| t != test);
-        }
-        self.misses.retain(|m| !m.tests.is_empty());
-        for failure in &mut self.unreachable {
-            failure.tests.retain(|t| t != test);
-        }
-        self.unreachable.retain(|f| !f.tests.is_empty());
+        forget(&mut self.misses, test);
+        forget(&mut self.unreachable, test);
     }
 
     pub(super) fn test_finished(&mut self, test: &str) -> TestFailures {
@@ -75,45 +69,22 @@ impl Ledger {
 
     pub(super) fn failures_for(&self, test: &str) -> TestFailures {
         TestFailures {
-            misses: self.misses_for(test),
-            unreachable: self
-                .unreachable
-                .iter()
-                .filter(|f| f.tests.iter().any(|t| t == test))
-                .cloned()
-                .collect(),
+            misses: of_test(&self.misses, test),
+            unreachable: of_test(&self.unreachable, test),
         }
     }
 
-    pub(super) fn misses_for(&self, test: &str) -> Vec<Miss> {
-        self.misses
-            .iter()
-            .filter(|m| m.tests.iter().any(|t| t == test))
-            .cloned()
-            .collect()
+    #[cfg(test)]
+    fn misses_for(&self, test: &str) -> Vec<Miss> {
+        of_test(&self.misses, test)
     }
 
-    /// Keeps one entry per request and set of tests (the SDK retries 5xx).
     pub(super) fn add_miss(&mut self, miss: Miss) {
-        if !self
-            .misses
-            .iter()
-            .any(|m| m.hash == miss.hash && m.tests == miss.tests)
-        {
-            self.misses.push(miss);
-        }
+        add_once(&mut self.misses, miss);
     }
 
-    /// Keeps one entry per provider and set of tests: a test that sends
-    /// five requests to a server that is down needs to be told once.
     pub(super) fn add_unreachable(&mut self, failure: UpstreamFailure) {
-        if !self
-            .unreachable
-            .iter()
-            .any(|f| f.provider == failure.provider && f.tests == failure.tests)
-        {
-            self.unreachable.push(failure);
-        }
+        add_once(&mut self.unreachable, failure);
     }
 
     /// `tests` are the request's attribution (see the module docs).
@@ -154,6 +125,66 @@ impl Ledger {
             self.usage.used = startup.used;
         }
     }
+}
+
+/// A failure the ledger keeps for the tests a request was attributed to.
+trait Attributed: Clone {
+    fn tests(&self) -> &[String];
+    fn tests_mut(&mut self) -> &mut Vec<String>;
+    /// Whether `other` tells its tests nothing new.
+    fn repeats(&self, other: &Self) -> bool;
+}
+
+impl Attributed for Miss {
+    fn tests(&self) -> &[String] {
+        &self.tests
+    }
+
+    fn tests_mut(&mut self) -> &mut Vec<String> {
+        &mut self.tests
+    }
+
+    /// One entry per request and set of tests (the SDK retries 5xx).
+    fn repeats(&self, other: &Self) -> bool {
+        self.hash == other.hash && self.tests == other.tests
+    }
+}
+
+impl Attributed for UpstreamFailure {
+    fn tests(&self) -> &[String] {
+        &self.tests
+    }
+
+    fn tests_mut(&mut self) -> &mut Vec<String> {
+        &mut self.tests
+    }
+
+    /// One entry per provider and set of tests: a test that sends five
+    /// requests to a server that is down needs to be told once.
+    fn repeats(&self, other: &Self) -> bool {
+        self.provider == other.provider && self.tests == other.tests
+    }
+}
+
+fn add_once<T: Attributed>(list: &mut Vec<T>, item: T) {
+    if !list.iter().any(|known| known.repeats(&item)) {
+        list.push(item);
+    }
+}
+
+fn of_test<T: Attributed>(list: &[T], test: &str) -> Vec<T> {
+    list.iter()
+        .filter(|item| item.tests().iter().any(|t| t == test))
+        .cloned()
+        .collect()
+}
+
+/// Drops `test` from every entry, and the entries left with no test.
+fn forget<T: Attributed>(list: &mut Vec<T>, test: &str) {
+    for item in list.iter_mut() {
+        item.tests_mut().retain(|t| t != test);
+    }
+    list.retain(|item| !item.tests().is_empty());
 }
 
 #[cfg(test)]

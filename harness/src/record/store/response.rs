@@ -105,7 +105,8 @@ impl ResponseNormalizer {
             .collect()
     }
 
-    /// A whole stored response: its JSON body or each of its events.
+    /// A whole stored response: its JSON body or each of its events, keep-
+    /// alive comments dropped (see [`StreamRecorder`]).
     pub(crate) fn stored(&mut self, response: &mut StoredResponse) {
         if let Some(body) = &mut response.body.body {
             self.json(body);
@@ -113,6 +114,7 @@ impl ResponseNormalizer {
         if let Some(events) = &mut response.events {
             *events = std::mem::take(events)
                 .into_iter()
+                .filter(|e| !e.is_comment())
                 .map(|e| self.event(e))
                 .collect();
         }
@@ -133,7 +135,11 @@ pub(crate) fn recorded_response(
 }
 
 /// Records a streamed response event by event as it passes: each complete
-/// event is redacted and normalised, then both forwarded and kept.
+/// event is redacted and normalised, then both forwarded and kept. A
+/// comment-only event is forwarded but not kept: a keep-alive such as the
+/// `: ping - <time>` llama-cpp-python's server sends every 15 s of a slow
+/// answer carries no data, and whether one comes depends on how busy the
+/// machine is, so storing it would make re-recording differ.
 #[derive(Debug)]
 pub(crate) struct StreamRecorder {
     normalizer: ResponseNormalizer,
@@ -209,6 +215,10 @@ impl StreamRecorder {
                 frames.push(Bytes::from(block));
                 break;
             };
+            if event.is_comment() {
+                frames.push(Bytes::from(redacted));
+                continue;
+            }
             let event = self.normalizer.event(event);
             frames.push(Bytes::from(event.to_wire()));
             self.events.push(event);
@@ -450,6 +460,34 @@ mod tests {
         // What is stored re-emits exactly what was forwarded.
         let events = stored.events.unwrap();
         assert_eq!(sse::emit(&events), frames.concat());
+    }
+
+    #[test]
+    fn keep_alive_comments_are_forwarded_but_not_stored() {
+        let wire = "data: {\"id\":\"chatcmpl-9\"}\n\n: ping - 2026-12-04 06:44:59.482286+00:00\n\ndata: [DONE]\n\n";
+        let mut recorder = StreamRecorder::new(shipped());
+        let mut frames = recorder.push(wire.as_bytes());
+        let (rest, stored) = recorder.finish(200, Some("text/event-stream".into()));
+        frames.extend(rest);
+        assert_eq!(
+            frames.concat(),
+            b"data: {\"id\":\"chatcmpl-0123456789abcdef\"}\n\n: ping - 2026-12-04 06:44:59.482286+00:00\n\ndata: [DONE]\n\n".to_vec()
+        );
+        let stored_events = vec![
+            data(r#"{"id":"chatcmpl-0123456789abcdef"}"#),
+            data("[DONE]"),
+        ];
+        assert_eq!(stored.events.as_ref(), Some(&stored_events));
+        // A stored ping is what `recordings verify` flags as not normalised.
+        let mut with_ping = stored.clone();
+        with_ping.events.as_mut().unwrap().insert(
+            1,
+            SseEvent::Raw {
+                raw: ": ping\n\n".into(),
+            },
+        );
+        shipped().stored(&mut with_ping);
+        assert_eq!(with_ping, stored);
     }
 
     #[test]
