@@ -11,7 +11,8 @@
 //!
 //! - `server` — binding, connections, routing (`Proxy`, `start`);
 //! - `shared` — what every connection shares (`Shared`, `RunConfig`);
-//! - `ledger` — running tests, their misses and the recordings they used;
+//! - `ledger` — running tests, the misses and unreachable upstreams they
+//!   met, and the recordings they used;
 //! - `request` — a provider request as read, redacted and keyed;
 //! - `exchange` — one provider request, by mode; `forward` — to the real
 //!   upstream, storing the exchange as it passes; `answer` — the proxy's
