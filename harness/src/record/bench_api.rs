@@ -1,8 +1,7 @@
 //! What `harness/benches/proxy.rs` needs: a store of N realistic chat
 //! recordings, a replay proxy over it, and the request bodies that hit it.
 //!
-//! The bench compiles this module tree itself (`#[path]`), so the record
-//! module must not depend on the rest of the crate outside its tests.
+//! It reaches the bench through `harness::__bench::record` (lib.rs).
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -10,12 +9,12 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use super::key::{Body, RequestParts, request_key};
 use super::mode::InferenceMode;
 use super::proxy::{Proxy, ProxyOptions, Upstream, start};
-use super::redact::Redactor;
-use super::rules::Rules;
-use super::store::{Recording, StoredBody, StoredRequest, StoredResponse, recording_path};
+use super::store::{
+    Body, Recording, Redactor, RequestParts, Rules, StoredBody, StoredRequest, StoredResponse,
+    recording_path, request_key,
+};
 
 /// The provider name the bench's recordings belong to.
 pub const PROVIDER: &str = "vllm";

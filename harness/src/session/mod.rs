@@ -172,18 +172,24 @@ impl Session {
         }
     }
 
-    /// The replay misses seen while the test ran, as failure text.
+    /// The replay misses and unreachable upstreams seen while the test
+    /// ran, as failure text.
     pub(crate) async fn test_finished(&self, id: &str) -> Vec<String> {
-        let Some(control) = self.started().and_then(|l| l.control.as_ref()) else {
+        let Some(live) = self.started() else {
+            return Vec::new();
+        };
+        let Some(control) = &live.control else {
             return Vec::new();
         };
         match control.test_finished(id).await {
-            Ok(misses) => {
-                let command = self.settings.record_command();
-                misses
-                    .iter()
-                    .map(|m| record::render_miss(m, id, &command))
-                    .collect()
+            Ok(failures) => {
+                let context = record::FailureContext {
+                    command: self.settings.record_command(),
+                    local_model: self.settings.local_model,
+                    given: self.settings.env.iter().map(|(_, v)| v.clone()).collect(),
+                    supervisor_log: live.lease.as_ref().map(|l| l.dir.path("supervisor.log")),
+                };
+                failures.render(id, &context)
             }
             // The proxy went down with a stack that died: the death is
             // the failure, named already.

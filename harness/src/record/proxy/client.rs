@@ -5,10 +5,10 @@ use std::path::Path;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::control::{ConfigRequest, FinishRequest, MissList, ProxyState, RunUsage, TestRequest};
-use super::error::RecordError;
-use super::miss::Miss;
-use super::mode::InferenceMode;
+use super::api::{ConfigRequest, FinishRequest, ProxyState, RunUsage, TestRequest};
+use super::failures::TestFailures;
+use crate::record::error::RecordError;
+use crate::record::mode::InferenceMode;
 
 /// A client for one proxy's `/__harness/` endpoints.
 #[derive(Clone, Debug)]
@@ -81,26 +81,24 @@ impl ProxyControl {
         .map(drop)
     }
 
-    /// Announces the end of a test; returns the misses attributed to it.
-    pub(crate) async fn test_finished(&self, test: &str) -> Result<Vec<Miss>, RecordError> {
-        let list: MissList = self
-            .post(
-                "test/end",
-                &TestRequest {
-                    test: test.to_owned(),
-                },
-            )
-            .await?;
-        Ok(list.misses)
+    /// Announces the end of a test; returns the misses and unreachable
+    /// upstreams attributed to it.
+    pub(crate) async fn test_finished(&self, test: &str) -> Result<TestFailures, RecordError> {
+        self.post(
+            "test/end",
+            &TestRequest {
+                test: test.to_owned(),
+            },
+        )
+        .await
     }
 
     #[cfg(test)]
-    pub(crate) async fn misses(&self, test: &str) -> Result<Vec<Miss>, RecordError> {
+    pub(crate) async fn failures(&self, test: &str) -> Result<TestFailures, RecordError> {
         let query: String = url::form_urlencoded::Serializer::new(String::new())
             .append_pair("test", test)
             .finish();
-        let list: MissList = self.get(&format!("misses?{query}")).await?;
-        Ok(list.misses)
+        self.get(&format!("misses?{query}")).await
     }
 
     /// Ends a complete run: the proxy writes the usage manifest to `manifest`.

@@ -5,7 +5,8 @@
 //! event, a single `data: <payload>` line closed by a blank line, is stored
 //! as its payload string; anything else (`event:`/`id:` fields, comments,
 //! CRLF framing, a trailing unterminated fragment) is stored as its raw text
-//! so that re-emitting reproduces the original bytes exactly.
+//! so that re-emitting reproduces the original bytes exactly. (Recording
+//! leaves out comment-only events, keep-alives: see `response`.)
 
 use serde::{Deserialize, Serialize};
 
@@ -20,6 +21,19 @@ pub(crate) enum SseEvent {
 }
 
 impl SseEvent {
+    /// Whether it is comment lines only (`: ping - <time>`), which carry no
+    /// data: keep-alives a server sends while an answer is slow in coming.
+    pub(crate) fn is_comment(&self) -> bool {
+        match self {
+            SseEvent::Data(_) => false,
+            SseEvent::Raw { raw } => {
+                let mut lines = raw.lines().filter(|l| !l.trim_end().is_empty());
+                let first = lines.next();
+                first.is_some_and(|l| l.starts_with(':')) && lines.all(|l| l.starts_with(':'))
+            }
+        }
+    }
+
     /// The event's exact bytes on the wire.
     pub(crate) fn to_wire(&self) -> String {
         match self {
@@ -146,6 +160,16 @@ mod tests {
 
     fn raw(s: &str) -> SseEvent {
         SseEvent::Raw { raw: s.to_owned() }
+    }
+
+    #[test]
+    fn comment_only_events_are_told_apart() {
+        assert!(raw(": ping - 2026-12-04 06:44:59.482286+00:00\n\n").is_comment());
+        assert!(raw(":a\r\n:b\r\n\r\n").is_comment());
+        assert!(!raw(": note\ndata: {}\n\n").is_comment());
+        assert!(!raw("event: x\n\n").is_comment());
+        assert!(!raw("\n\n").is_comment());
+        assert!(!data(": not a comment").is_comment());
     }
 
     #[test]

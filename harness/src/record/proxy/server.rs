@@ -18,13 +18,9 @@ use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, OnceLock, RwLock};
+use std::sync::Arc;
 
-use bytes::Bytes;
-use http_body_util::combinators::UnsyncBoxBody;
-use http_body_util::{BodyExt as _, Full};
 use hyper::body::Incoming;
-use hyper::header::{CONTENT_TYPE, HeaderValue};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
@@ -34,15 +30,13 @@ use tokio::sync::oneshot;
 use tokio::task::{JoinHandle, JoinSet};
 use url::Url;
 
-use super::control::{self, Session};
-use super::error::RecordError;
-use super::exchange;
-use super::mode::InferenceMode;
-use super::rules::Rules;
-use super::store::{Store, is_valid_provider};
-
-/// Every response body the proxy sends: whole or streamed frame by frame.
-pub(super) type ProxyBody = UnsyncBoxBody<Bytes, std::io::Error>;
+use super::answer::{ProxyBody, json_error};
+use super::ledger::Ledger;
+use super::shared::{RunConfig, Shared};
+use super::{control, exchange};
+use crate::record::error::RecordError;
+use crate::record::mode::InferenceMode;
+use crate::record::store::{Rules, Store, is_valid_provider};
 
 /// A model provider the stack talks to through the proxy.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -88,54 +82,6 @@ pub(crate) struct ProxyOptions {
     pub(crate) port: u16,
 }
 
-/// The mode, store and rules a request is served with; replaced as a whole
-/// by the control endpoint, so a request never sees half a change.
-#[derive(Debug)]
-pub(super) struct RunConfig {
-    pub(super) mode: InferenceMode,
-    pub(super) store: Arc<Store>,
-    pub(super) rules: Arc<Rules>,
-}
-
-/// State shared by every connection.
-pub(super) struct Shared {
-    pub(super) upstreams: BTreeMap<String, Option<Url>>,
-    pub(super) config: RwLock<Arc<RunConfig>>,
-    /// Made on first forward: building a TLS-capable client costs ~30 ms,
-    /// which a replay-only proxy never needs to pay.
-    http: OnceLock<reqwest::Client>,
-    pub(super) session: Mutex<Session>,
-}
-
-impl Shared {
-    pub(super) fn config(&self) -> Arc<RunConfig> {
-        self.config
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
-    }
-
-    pub(super) fn session(&self) -> std::sync::MutexGuard<'_, Session> {
-        self.session.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    pub(super) fn http(&self) -> Result<&reqwest::Client, String> {
-        if let Some(client) = self.http.get() {
-            return Ok(client);
-        }
-        let client = reqwest::Client::builder()
-            .no_proxy()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| format!("cannot create the upstream HTTP client: {e}"))?;
-        Ok(self.http.get_or_init(|| client))
-    }
-
-    pub(super) fn provider_names(&self) -> Vec<String> {
-        self.upstreams.keys().cloned().collect()
-    }
-}
-
 /// A running proxy; stop it with [`Proxy::shutdown`].
 pub(crate) struct Proxy {
     addr: SocketAddr,
@@ -160,7 +106,7 @@ impl Proxy {
         format!("http://{}/p/{provider}{upstream_base_path}", self.addr)
     }
 
-    /// The base URL of the control API, for [`super::ProxyControl::new`].
+    /// The base URL of the control API, for the test processes' `ProxyControl`.
     pub(crate) fn control_url(&self) -> String {
         format!("http://{}", self.addr)
     }
@@ -200,16 +146,16 @@ pub(crate) async fn start(opts: ProxyOptions) -> Result<Proxy, RecordError> {
             )));
         }
     }
-    let shared = Arc::new(Shared {
+    let config = RunConfig {
+        mode: opts.mode,
+        store: Arc::new(Store::new(opts.dir.clone())),
+        rules: Arc::new(opts.rules),
+    };
+    let shared = Arc::new(Shared::new(
         upstreams,
-        config: RwLock::new(Arc::new(RunConfig {
-            mode: opts.mode,
-            store: Arc::new(Store::new(opts.dir.clone())),
-            rules: Arc::new(opts.rules),
-        })),
-        http: OnceLock::new(),
-        session: Mutex::new(Session::new(opts.dir, opts.mode)),
-    });
+        config,
+        Ledger::new(opts.dir, opts.mode),
+    ));
     let addr = SocketAddr::from(([127, 0, 0, 1], opts.port));
     let listener = TcpListener::bind(addr)
         .await
@@ -277,36 +223,18 @@ async fn route(shared: Arc<Shared>, req: Request<Incoming>) -> Response<ProxyBod
     )
 }
 
-/// A whole body with an optional content type.
-pub(super) fn full(
-    status: StatusCode,
-    content_type: Option<&str>,
-    bytes: impl Into<Bytes>,
-) -> Response<ProxyBody> {
-    let mut response = Response::new(
-        Full::new(bytes.into())
-            .map_err(|never| match never {})
-            .boxed_unsync(),
-    );
-    *response.status_mut() = status;
-    if let Some(ct) = content_type.and_then(|ct| HeaderValue::from_str(ct).ok()) {
-        response.headers_mut().insert(CONTENT_TYPE, ct);
-    }
-    response
-}
-
-/// An OpenAI-shaped error, so the stack's SDK reports the message.
-pub(super) fn json_error(status: StatusCode, message: &str) -> Response<ProxyBody> {
-    let body = serde_json::json!({"error": {"message": message, "type": "stack_harness", "code": status.as_u16()}});
-    full(status, Some("application/json"), body.to_string())
-}
-
-/// A JSON success body.
-pub(super) fn json_ok(value: &impl serde::Serialize) -> Response<ProxyBody> {
-    let body = serde_json::to_vec(value).unwrap_or_default();
-    full(StatusCode::OK, Some("application/json"), body)
-}
-
 #[cfg(test)]
-#[path = "proxy_tests.rs"]
-mod tests;
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_provider_base_url_splits_into_origin_and_base_path() {
+        let base = Url::parse("http://127.0.0.1:8080/v1/?x=1").unwrap();
+        let (upstream, path) = Upstream::from_base_url("vllm", &base);
+        assert_eq!(upstream.url.unwrap().as_str(), "http://127.0.0.1:8080/");
+        assert_eq!(path, "/v1");
+        let (_, path) =
+            Upstream::from_base_url("o", &Url::parse("https://api.openai.com").unwrap());
+        assert_eq!(path, "");
+    }
+}

@@ -8,9 +8,14 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::error::RecordError;
-use super::mode::InferenceMode;
-use super::store::{FILE_HASH_LEN, write_atomic};
+use super::files::write_atomic;
+use super::key::FILE_HASH_LEN;
+use crate::record::error::RecordError;
+use crate::record::mode::InferenceMode;
+
+/// Who requests outside any test are attributed to, in `used_by` and in
+/// the manifest: the stack's own start-up traffic (`GET /v1/models`).
+pub(crate) const STARTUP: &str = "(stack start-up)";
 
 /// Where a run writes its manifest, relative to the workspace root.
 pub(crate) const MANIFEST_PATH: &str = "target/stack-harness/recordings-used.json";

@@ -14,6 +14,10 @@ use sha2::{Digest, Sha256};
 use super::normalize::{canonical, normalize};
 use super::rules::Rules;
 
+/// How many hex digits of the key name a recording's file (and stand for
+/// `{key}` in a response rule).
+pub(crate) const FILE_HASH_LEN: usize = 16;
+
 /// A request or response body as the proxy sees it.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) enum Body {
@@ -113,7 +117,7 @@ mod tests {
     }
 
     fn shipped_rules() -> Rules {
-        let text = include_str!("../../../recordings/normalize.yaml");
+        let text = include_str!("../../../../recordings/normalize.yaml");
         Rules::parse(text, Path::new("recordings/normalize.yaml"), &|_| None).unwrap()
     }
 

@@ -218,7 +218,7 @@ mod tests {
     #[test]
     fn the_shipped_rules_neutralise_every_id_llama_stack_generates() {
         let shipped = Rules::parse(
-            include_str!("../../../recordings/normalize.yaml"),
+            include_str!("../../../../recordings/normalize.yaml"),
             Path::new("recordings/normalize.yaml"),
             &|_| None,
         )

@@ -8,9 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use similar::TextDiff;
 
-use super::key::normalized_body;
-use super::rules::Rules;
-use super::store::{FILE_HASH_LEN, list_files, read_recording};
+use crate::record::store::{FILE_HASH_LEN, Rules, list_files, normalized_body, read_recording};
 
 /// A request the proxy could not answer from the recordings.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -88,6 +86,23 @@ pub(crate) fn find_nearest(
     best.map(|(_, nearest)| nearest)
 }
 
+/// The line naming the other tests a request was attributed to (empty
+/// when `test` ran alone).
+pub(super) fn also_running(tests: &[String], test: &str) -> String {
+    let others: Vec<&str> = tests
+        .iter()
+        .map(String::as_str)
+        .filter(|t| *t != test)
+        .collect();
+    if others.is_empty() {
+        return String::new();
+    }
+    format!(
+        "(it arrived while these tests were also running: {})\n",
+        others.join(", ")
+    )
+}
+
 /// Quotes a test id for a POSIX shell.
 fn shell_quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', r"'\''"))
@@ -105,18 +120,7 @@ pub(crate) fn render(miss: &Miss, test: &str, command_prefix: &str) -> String {
         out.push_str(problem);
         out.push('\n');
     }
-    let others: Vec<&str> = miss
-        .tests
-        .iter()
-        .map(String::as_str)
-        .filter(|t| *t != test)
-        .collect();
-    if !others.is_empty() {
-        out.push_str(&format!(
-            "(it arrived while these tests were also running: {})\n",
-            others.join(", ")
-        ));
-    }
+    out.push_str(&also_running(&miss.tests, test));
     match &miss.nearest {
         Some(nearest) => {
             out.push_str(&format!(
@@ -227,9 +231,10 @@ record it with:
 
     #[test]
     fn the_nearest_recording_is_the_most_similar_body_for_the_same_route() {
-        use crate::record::key::{Body, RequestParts, request_key};
-        use crate::record::redact::Redactor;
-        use crate::record::store::{Recording, Store, StoredBody, StoredRequest, StoredResponse};
+        use crate::record::store::{
+            Body, Recording, Redactor, RequestParts, Store, StoredBody, StoredRequest,
+            StoredResponse, request_key,
+        };
 
         let dir = tempfile::tempdir().unwrap();
         let store = Store::new(dir.path());
@@ -244,18 +249,26 @@ record it with:
                 ),
             };
             store
-                .save(Recording {
-                    hash: request_key(&rules, provider, &parts),
-                    provider: provider.into(),
-                    request: StoredRequest {
-                        body: StoredBody::from_body(&parts.body),
-                        method: parts.method,
-                        path: parts.path,
-                        query: vec![],
+                .save(
+                    Recording {
+                        hash: request_key(&rules, provider, &parts),
+                        provider: provider.into(),
+                        request: StoredRequest {
+                            body: StoredBody::from_body(&parts.body),
+                            method: parts.method,
+                            path: parts.path,
+                            query: vec![],
+                        },
+                        response: StoredResponse::from_upstream(
+                            200,
+                            None,
+                            b"",
+                            &Redactor::default(),
+                        ),
+                        used_by: vec![],
                     },
-                    response: StoredResponse::from_upstream(200, None, b"", &Redactor::default()),
-                    used_by: vec![],
-                })
+                    &rules,
+                )
                 .unwrap()
         };
         let close = save("vllm", "/v1/chat/completions", "What is 2+3?");

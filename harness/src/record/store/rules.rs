@@ -11,6 +11,7 @@
 //!   - name: file ids             # shown in errors
 //!     regex: 'file-[0-9a-f]{32}' # on every string value (or those under `path`)
 //!     replace: 'file-{n}'        # `$1`/`${name}` captures; `{n}` = 1, 2, ... per distinct match
+//!     responses: true            # also applied to recorded responses, after `response_rules`
 //!   - name: tool call ids
 //!     path: ['$.messages[*].tool_call_id', '$.messages[*].tool_calls[*].id']
 //!     replace: 'call-{n}'        # without `regex`: the whole selected value is replaced
@@ -19,6 +20,11 @@
 //!     regex: '^(chatcmpl|cmpl)-.*$'
 //!     replace: '${1}-{key}'      # `{key}`: the first 16 hex digits of the request key
 //! ```
+//!
+//! `responses: true` is for the stack's own random ids: they reach the
+//! upstream in a prompt, and come back quoted in its answer (an error text
+//! that echoes the request, a model that cites a file), so one rule keeps
+//! both the key and the recorded answer stable.
 
 use std::path::{Path, PathBuf};
 
@@ -26,17 +32,16 @@ use regex::Regex;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::error::RecordError;
 use super::jsonpath::JsonPath;
 use super::redact::Redactor;
-use super::store::FILE_HASH_LEN;
+use crate::record::error::RecordError;
 
 /// The rules file inside a recordings directory.
 pub(crate) const RULES_FILE: &str = "normalize.yaml";
 
-/// The template token for the exchange's request key (its first
-/// [`FILE_HASH_LEN`] hex digits, as in the file name). Only responses can
-/// use it: a request's key is what the request rules help compute.
+/// The template token for the exchange's request key (its first 16 hex
+/// digits, as in the file name). Only responses can use it: a request's
+/// key is what the request rules help compute.
 pub(crate) const KEY_TOKEN: &str = "{key}";
 
 /// Environment values shorter than this are not treated as secrets: dummy
@@ -51,6 +56,8 @@ pub(crate) struct Rule {
     pub(crate) regex: Option<Regex>,
     /// A string template for regex rules; any JSON value for path rules.
     pub(crate) replace: Value,
+    /// A request rule that also applies to recorded responses.
+    pub(crate) responses: bool,
 }
 
 /// Everything `normalize.yaml` configures: normalisers and redactions.
@@ -61,7 +68,8 @@ pub(crate) struct Rules {
     /// Applied to the request body before hashing.
     pub(crate) rules: Vec<Rule>,
     /// Applied to a response (its JSON body, or each JSON event of its
-    /// stream) before it is stored and served, in record modes only.
+    /// stream) before it is stored and served, in record modes only: the
+    /// file's `response_rules`, then the `rules` marked `responses: true`.
     pub(crate) response_rules: Vec<Rule>,
     pub(crate) redactor: Redactor,
 }
@@ -96,6 +104,8 @@ struct RawRule {
     /// absent `replace`.
     #[serde(default, deserialize_with = "present")]
     replace: Option<Value>,
+    #[serde(default)]
+    responses: bool,
 }
 
 fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
@@ -157,7 +167,8 @@ impl Rules {
                 .collect::<Result<Vec<_>, _>>()
         };
         let rules = section(Section::Request, raw.rules)?;
-        let response_rules = section(Section::Response, raw.response_rules)?;
+        let mut response_rules = section(Section::Response, raw.response_rules)?;
+        response_rules.extend(rules.iter().filter(|r| r.responses).cloned());
         let mut secrets = raw.redact_values;
         secrets.retain(|s| !s.is_empty());
         for name in &raw.redact_env {
@@ -253,6 +264,12 @@ fn build_rule(raw: RawRule, section: Section) -> Result<Rule, String> {
             "`replace` must be a string for a `regex` rule, not `{replace}`"
         ));
     }
+    if section == Section::Response && raw.responses {
+        return Err(
+            "`responses` marks a request rule that also applies to responses; a response rule always does"
+                .to_owned(),
+        );
+    }
     if section == Section::Request && replace.as_str().is_some_and(|t| t.contains(KEY_TOKEN)) {
         return Err(format!(
             "`{KEY_TOKEN}` is the request's key, which these rules help compute; use it in `response_rules` only"
@@ -262,12 +279,8 @@ fn build_rule(raw: RawRule, section: Section) -> Result<Rule, String> {
         paths,
         regex,
         replace,
+        responses: raw.responses,
     })
-}
-
-/// What `{key}` stands for in a response rule of the exchange keyed `hash`.
-pub(crate) fn key_token_value(hash: &str) -> &str {
-    &hash[..FILE_HASH_LEN.min(hash.len())]
 }
 
 #[cfg(test)]
@@ -309,7 +322,24 @@ mod tests {
         assert_eq!(rules.rules.len(), 1);
         assert_eq!(rules.response_rules.len(), 2);
         assert_eq!(rules.response_rules[0].replace, Value::Null);
-        assert_eq!(key_token_value("0123456789abcdef0123"), "0123456789abcdef");
+    }
+
+    #[test]
+    fn request_rules_marked_responses_follow_the_response_rules() {
+        let rules = parse(
+            "rules:\n  - {regex: 'a', replace: b}\n  - {regex: 'c', replace: d, responses: true}\nresponse_rules:\n  - {path: '$.id', replace: x}\n",
+        )
+        .unwrap();
+        assert_eq!(rules.rules.len(), 2);
+        let response: Vec<String> = rules
+            .response_rules
+            .iter()
+            .map(|r| match &r.regex {
+                Some(regex) => regex.to_string(),
+                None => r.replace.to_string(),
+            })
+            .collect();
+        assert_eq!(response, ["\"x\"", "c"]);
     }
 
     #[test]
@@ -355,7 +385,11 @@ mod tests {
             ),
             (
                 "rules:\n  - regx: 'a'\n    replace: x\n",
-                "invalid normalisation rule `rules[0]` in `recordings/normalize.yaml`: unknown field `regx`, expected one of `name`, `path`, `regex`, `replace`; a rule has `name`, `path` and/or `regex`, and `replace`",
+                "invalid normalisation rule `rules[0]` in `recordings/normalize.yaml`: unknown field `regx`, expected one of `name`, `path`, `regex`, `replace`, `responses`; a rule has `name`, `path` and/or `regex`, and `replace`",
+            ),
+            (
+                "response_rules:\n  - {path: '$.id', replace: x, responses: true}\n",
+                "invalid normalisation rule `response_rules[0]` in `recordings/normalize.yaml`: `responses` marks a request rule that also applies to responses; a response rule always does",
             ),
         ];
         for (text, message) in table {

@@ -9,8 +9,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 use serde_json::Value;
 
-use super::jsonpath::child_path;
-use super::redact::{REDACTED, Redactor, is_secret_header};
+use crate::record::store::{REDACTED, Redactor, child_path, is_secret_header};
 
 /// `sk-` keys: OpenAI (`sk-proj-…`, `sk-svcacct-…`, older `sk-<48 alnum>`)
 /// and Anthropic (`sk-ant-…`).

@@ -14,12 +14,10 @@
 use std::io::Write;
 use std::path::Path;
 
-use super::control::STARTUP;
-use super::error::RecordError;
-use super::mode::InferenceMode;
-use super::store::{edit_used_by, list_files, read_recording};
-use super::tool::{ToolError, plural, short_name};
-use super::usage::UsageManifest;
+use super::output::{ToolError, plural, short_name};
+use crate::record::error::RecordError;
+use crate::record::mode::InferenceMode;
+use crate::record::store::{STARTUP, UsageManifest, edit_used_by, list_files, read_recording};
 
 fn same_dir(a: &Path, b: &Path) -> bool {
     match (a.canonicalize(), b.canonicalize()) {
@@ -130,8 +128,8 @@ pub(super) fn prune(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::tool::Command;
-    use crate::record::tool::fixtures::{run_text, save};
+    use crate::record::tool::commands::Command;
+    use crate::record::tool::commands::fixtures::{run_text, save};
 
     #[test]
     fn prune_removes_only_what_the_last_run_did_not_use() {

@@ -8,13 +8,12 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::error::RecordError;
-use super::jsonpath::child_path;
-use super::response::ResponseNormalizer;
-use super::rules::{RULES_FILE, Rules};
+use super::output::{ToolError, plural};
 use super::secrets;
-use super::store::{Recording, list_files, parse_recording};
-use super::tool::{ToolError, plural};
+use crate::record::error::RecordError;
+use crate::record::store::{
+    RULES_FILE, Recording, ResponseNormalizer, Rules, child_path, list_files, parse_recording,
+};
 
 pub(super) fn verify(dir: &Path, out: &mut dyn Write) -> Result<bool, ToolError> {
     let rules = Arc::new(Rules::load_from_dir(dir)?);
@@ -133,9 +132,9 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::record::key::request_key;
-    use crate::record::tool::Command;
-    use crate::record::tool::fixtures::{run_text, save};
+    use crate::record::store::request_key;
+    use crate::record::tool::commands::Command;
+    use crate::record::tool::commands::fixtures::{run_text, save};
 
     #[test]
     fn verify_reports_every_problem_with_its_file() {

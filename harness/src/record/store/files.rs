@@ -1,18 +1,12 @@
-//! The recordings store: one pretty-printed JSON file per exchange.
+//! The recordings directory: one pretty-printed JSON file per exchange.
 //!
 //! Layout: `<dir>/<provider>/<first 16 hex digits of the key>.json`, the
 //! full key inside as `hash`. `verify` recomputes the key from the stored
 //! request and checks both. Finding a recording is a path computation plus
 //! one small file read, so opening a store of any size costs nothing: there
-//! is no index to build at proxy start-up.
-//!
-//! A file is deterministic: struct keys are sorted, bodies keep the
-//! upstream's key order, `used_by` is sorted, there are no timestamps, and
-//! the model server's random ids and clocks are replaced by the
-//! `response_rules` (`response`), so re-recording an unchanged test
-//! rewrites identical bytes. Writes go to a temporary file in the same
-//! directory that is renamed over the target, so a reader or a crash never
-//! sees half a file.
+//! is no index to build at proxy start-up. Writes go to a temporary file in
+//! the same directory that is renamed over the target, so a reader or a
+//! crash never sees half a file.
 //!
 //! `used_by` rule: recording runs only ever add names (re-recording an
 //! exchange merges the file's names with the test recording it, and
@@ -25,207 +19,10 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use base64::Engine as _;
-use serde::{Deserialize, Deserializer, Serialize};
-use serde_json::Value;
-
-use super::error::RecordError;
-use super::key::{Body, RequestParts, request_key};
-use super::redact::Redactor;
+use super::key::{FILE_HASH_LEN, request_key};
+use super::recording::{Recording, parse_recording};
 use super::rules::Rules;
-use super::sse::{self, SseEvent};
-
-/// How many hex digits of the key name a file.
-pub(crate) const FILE_HASH_LEN: usize = 16;
-
-/// A body in a recording: JSON, UTF-8 text, or base64 bytes (at most one).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub(crate) struct StoredBody {
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub(crate) body: Option<Value>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) body_base64: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) body_text: Option<String>,
-}
-
-/// Keeps a literal `null` body apart from an absent one.
-fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
-    Value::deserialize(d).map(Some)
-}
-
-impl StoredBody {
-    pub(crate) fn from_body(body: &Body) -> StoredBody {
-        match body {
-            Body::Empty => StoredBody::default(),
-            Body::Json(value) => StoredBody {
-                body: Some(value.clone()),
-                ..StoredBody::default()
-            },
-            Body::Bytes(bytes) => match std::str::from_utf8(bytes) {
-                Ok(text) => StoredBody {
-                    body_text: Some(text.to_owned()),
-                    ..StoredBody::default()
-                },
-                Err(_) => StoredBody {
-                    body_base64: Some(base64::engine::general_purpose::STANDARD.encode(bytes)),
-                    ..StoredBody::default()
-                },
-            },
-        }
-    }
-
-    pub(crate) fn to_body(&self) -> Result<Body, String> {
-        match (&self.body, &self.body_text, &self.body_base64) {
-            (None, None, None) => Ok(Body::Empty),
-            (Some(value), None, None) => Ok(Body::Json(value.clone())),
-            (None, Some(text), None) => Ok(Body::Bytes(text.as_bytes().to_vec())),
-            (None, None, Some(b64)) => base64::engine::general_purpose::STANDARD
-                .decode(b64)
-                .map(Body::Bytes)
-                .map_err(|e| format!("`body_base64` is not base64: {e}")),
-            _ => Err("more than one of `body`, `body_text`, `body_base64`".to_owned()),
-        }
-    }
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub(crate) struct StoredRequest {
-    #[serde(flatten)]
-    pub(crate) body: StoredBody,
-    pub(crate) method: String,
-    pub(crate) path: String,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub(crate) query: Vec<(String, String)>,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub(crate) struct StoredResponse {
-    #[serde(flatten)]
-    pub(crate) body: StoredBody,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) content_type: Option<String>,
-    /// Set instead of a body for `text/event-stream` responses.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) events: Option<Vec<SseEvent>>,
-    pub(crate) status: u16,
-}
-
-/// One recorded exchange, as stored.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub(crate) struct Recording {
-    /// The full request key.
-    pub(crate) hash: String,
-    pub(crate) provider: String,
-    pub(crate) request: StoredRequest,
-    pub(crate) response: StoredResponse,
-    /// The tests that made or used this request, sorted.
-    #[serde(default)]
-    pub(crate) used_by: Vec<String>,
-}
-
-/// Whether a content type is a server-sent event stream.
-pub(crate) fn is_event_stream(content_type: Option<&str>) -> bool {
-    content_type.is_some_and(|ct| {
-        ct.trim_start()
-            .to_ascii_lowercase()
-            .starts_with("text/event-stream")
-    })
-}
-
-impl StoredResponse {
-    /// Builds the stored form of an upstream response, secrets redacted.
-    pub(crate) fn from_upstream(
-        status: u16,
-        content_type: Option<String>,
-        bytes: &[u8],
-        redactor: &Redactor,
-    ) -> StoredResponse {
-        let bytes = redactor.redact_bytes(bytes);
-        if is_event_stream(content_type.as_deref())
-            && let Some(events) = sse::parse(&bytes)
-        {
-            return StoredResponse {
-                body: StoredBody::default(),
-                content_type,
-                events: Some(events),
-                status,
-            };
-        }
-        let is_json = content_type
-            .as_deref()
-            .is_some_and(|ct| ct.to_ascii_lowercase().contains("json"));
-        let body = match Body::from_bytes(&bytes) {
-            Body::Json(value) if is_json => Body::Json(value),
-            Body::Empty => Body::Empty,
-            _ => Body::Bytes(bytes),
-        };
-        StoredResponse {
-            body: StoredBody::from_body(&body),
-            content_type,
-            events: None,
-            status,
-        }
-    }
-}
-
-impl Recording {
-    /// The request as keyed: what `verify` rehashes.
-    pub(crate) fn request_parts(&self) -> Result<RequestParts, String> {
-        Ok(RequestParts {
-            method: self.request.method.clone(),
-            path: self.request.path.clone(),
-            query: self.request.query.clone(),
-            body: self.request.body.to_body()?,
-        })
-    }
-
-    /// Serialises exactly as written to disk.
-    pub(crate) fn to_file_bytes(&self) -> Vec<u8> {
-        let mut bytes = serde_json::to_vec_pretty(self).unwrap_or_default();
-        bytes.push(b'\n');
-        bytes
-    }
-
-    /// Checks the content against its file: names, hash, bodies.
-    pub(crate) fn check(&self, file: &Path, rules: &Rules) -> Result<(), String> {
-        let parts = self.request_parts()?;
-        self.response.body.to_body()?;
-        let recomputed = request_key(rules, &self.provider, &parts);
-        if recomputed != self.hash {
-            return Err(format!(
-                "stored hash `{}` is not the request's key `{recomputed}` under the current rules; re-record it",
-                self.hash
-            ));
-        }
-        let expected_name = format!("{}.json", &self.hash[..FILE_HASH_LEN.min(self.hash.len())]);
-        let name = file
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or_default();
-        if name != expected_name {
-            return Err(format!(
-                "file name should be `{expected_name}` for hash `{}`",
-                self.hash
-            ));
-        }
-        let provider_dir = file
-            .parent()
-            .and_then(Path::file_name)
-            .and_then(|n| n.to_str());
-        if provider_dir != Some(self.provider.as_str()) {
-            return Err(format!(
-                "it belongs in the `{}` provider directory",
-                self.provider
-            ));
-        }
-        Ok(())
-    }
-}
+use crate::record::error::RecordError;
 
 /// Whether a provider name is safe as a directory name and a URL segment.
 pub(crate) fn is_valid_provider(name: &str) -> bool {
@@ -247,13 +44,6 @@ pub(crate) fn read_recording(path: &Path) -> Result<Recording, RecordError> {
     let bytes =
         std::fs::read(path).map_err(|e| RecordError::io("cannot read recording", path, e))?;
     parse_recording(path, &bytes)
-}
-
-pub(crate) fn parse_recording(path: &Path, bytes: &[u8]) -> Result<Recording, RecordError> {
-    serde_json::from_slice(bytes).map_err(|e| RecordError::CorruptRecording {
-        file: path.to_owned(),
-        problem: e.to_string(),
-    })
 }
 
 /// Writes `bytes` to `path` atomically: a temporary file in the same
@@ -361,14 +151,27 @@ impl Store {
         Ok((recording.hash == hash).then_some(recording))
     }
 
-    /// Writes a recording, keeping the tests that used the previous one.
-    pub(crate) fn save(&self, mut recording: Recording) -> Result<PathBuf, RecordError> {
+    /// Writes a recording, keeping the tests that used the previous one,
+    /// and its request if that still has this key under `rules`: the two
+    /// differ only in what the rules call volatile (the stack's random
+    /// ids), so re-recording an unchanged test leaves the request's bytes.
+    pub(crate) fn save(
+        &self,
+        mut recording: Recording,
+        rules: &Rules,
+    ) -> Result<PathBuf, RecordError> {
         let path = recording_path(&self.dir, &recording.provider, &recording.hash);
         let lock = self.lock(&path);
         let _guard = lock.lock().unwrap_or_else(|p| p.into_inner());
         let mut used_by: BTreeSet<String> = recording.used_by.drain(..).collect();
         if let Ok(Some(previous)) = self.load(&recording.provider, &recording.hash) {
+            let still_keyed = previous.request_parts().is_ok_and(|parts| {
+                request_key(rules, &previous.provider, &parts) == recording.hash
+            });
             used_by.extend(previous.used_by);
+            if still_keyed {
+                recording.request = previous.request;
+            }
         }
         recording.used_by = used_by.into_iter().collect();
         write_atomic(&path, &recording.to_file_bytes())?;
@@ -400,134 +203,10 @@ impl Store {
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
+    use serde_json::Value;
 
     use super::*;
-    use crate::record::key::sorted_query;
-
-    pub(crate) fn sample(used_by: &[&str]) -> Recording {
-        let rules = Rules::default();
-        let parts = RequestParts {
-            method: "POST".into(),
-            path: "/v1/chat/completions".into(),
-            query: sorted_query(None),
-            body: Body::Json(
-                json!({"model": "m", "messages": [{"role": "user", "content": "hi"}]}),
-            ),
-        };
-        Recording {
-            hash: request_key(&rules, "vllm", &parts),
-            provider: "vllm".into(),
-            request: StoredRequest {
-                body: StoredBody::from_body(&parts.body),
-                method: parts.method.clone(),
-                path: parts.path.clone(),
-                query: parts.query.clone(),
-            },
-            response: StoredResponse::from_upstream(
-                200,
-                Some("application/json".into()),
-                br#"{"id":"x","choices":[]}"#,
-                &Redactor::default(),
-            ),
-            used_by: used_by.iter().map(|s| s.to_string()).collect(),
-        }
-    }
-
-    #[test]
-    fn the_file_format_is_stable() {
-        let text = String::from_utf8(sample(&["t::b", "t::a"]).to_file_bytes()).unwrap();
-        let hash = sample(&[]).hash;
-        assert_eq!(
-            text,
-            format!(
-                r#"{{
-  "hash": "{hash}",
-  "provider": "vllm",
-  "request": {{
-    "body": {{
-      "model": "m",
-      "messages": [
-        {{
-          "role": "user",
-          "content": "hi"
-        }}
-      ]
-    }},
-    "method": "POST",
-    "path": "/v1/chat/completions"
-  }},
-  "response": {{
-    "body": {{
-      "id": "x",
-      "choices": []
-    }},
-    "content_type": "application/json",
-    "status": 200
-  }},
-  "used_by": [
-    "t::b",
-    "t::a"
-  ]
-}}
-"#
-            )
-        );
-    }
-
-    #[test]
-    fn bodies_round_trip_in_every_form() {
-        let table = [
-            (Body::Empty, json!({})),
-            (Body::Json(json!(null)), json!({"body": null})),
-            (Body::Json(json!({"a": 1})), json!({"body": {"a": 1}})),
-            (
-                Body::Bytes(b"plain".to_vec()),
-                json!({"body_text": "plain"}),
-            ),
-            (
-                Body::Bytes(vec![0xff, 0x00]),
-                json!({"body_base64": "/wA="}),
-            ),
-        ];
-        for (body, stored) in table {
-            let s = StoredBody::from_body(&body);
-            assert_eq!(serde_json::to_value(&s).unwrap(), stored, "{body:?}");
-            let back: StoredBody = serde_json::from_value(stored).unwrap();
-            assert_eq!(back.to_body().unwrap(), body);
-        }
-        let two: StoredBody = serde_json::from_value(json!({"body": 1, "body_text": "x"})).unwrap();
-        assert_eq!(
-            two.to_body().unwrap_err(),
-            "more than one of `body`, `body_text`, `body_base64`"
-        );
-    }
-
-    #[test]
-    fn responses_are_stored_by_content_type() {
-        let r = Redactor::new(vec!["sk-secret-1".into()]);
-        let sse = StoredResponse::from_upstream(
-            200,
-            Some("text/event-stream; charset=utf-8".into()),
-            b"data: {\"k\":\"sk-secret-1\"}\n\ndata: [DONE]\n\n",
-            &r,
-        );
-        assert_eq!(
-            sse.events,
-            Some(vec![
-                SseEvent::Data("{\"k\":\"<redacted>\"}".into()),
-                SseEvent::Data("[DONE]".into())
-            ])
-        );
-        let text = StoredResponse::from_upstream(500, Some("text/plain".into()), b"{\"a\":1}", &r);
-        assert_eq!(text.body.body_text.as_deref(), Some("{\"a\":1}"));
-        let json =
-            StoredResponse::from_upstream(200, Some("application/json".into()), b"{\"a\":1}", &r);
-        assert_eq!(json.body.body, Some(json!({"a": 1})));
-        let bad_json =
-            StoredResponse::from_upstream(200, Some("application/json".into()), b"{oops", &r);
-        assert_eq!(bad_json.body.body_text.as_deref(), Some("{oops"));
-    }
+    use crate::record::store::recording::tests::sample;
 
     #[test]
     fn save_then_load_and_merge_users() {
@@ -535,7 +214,7 @@ mod tests {
         let store = Store::new(dir.path());
         let rec = sample(&["t::b"]);
         assert_eq!(store.load("vllm", &rec.hash).unwrap(), None);
-        let path = store.save(rec.clone()).unwrap();
+        let path = store.save(rec.clone(), &Rules::default()).unwrap();
         assert_eq!(
             path,
             dir.path()
@@ -544,9 +223,9 @@ mod tests {
         );
         let first_bytes = std::fs::read(&path).unwrap();
         // Re-recording the identical exchange rewrites identical bytes.
-        store.save(rec.clone()).unwrap();
+        store.save(rec.clone(), &Rules::default()).unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), first_bytes);
-        store.save(sample(&["t::a"])).unwrap();
+        store.save(sample(&["t::a"]), &Rules::default()).unwrap();
         let loaded = store.load("vllm", &rec.hash).unwrap().unwrap();
         assert_eq!(loaded.used_by, vec!["t::a", "t::b"]);
         loaded.check(&path, &Rules::default()).unwrap();
@@ -557,11 +236,52 @@ mod tests {
     }
 
     #[test]
+    fn re_recording_keeps_a_request_that_differs_only_in_random_ids() {
+        use crate::record::store::key::{Body, RequestParts};
+        use crate::record::store::recording::StoredBody;
+
+        let rules = Rules::parse(
+            "rules: [{regex: 'file-[0-9a-f]{4}', replace: 'file-{n}'}]",
+            Path::new("normalize.yaml"),
+            &|_| None,
+        )
+        .unwrap();
+        let asking = |file: &str| {
+            let mut rec = sample(&[]);
+            let body = Body::Json(
+                serde_json::json!({"model": "m", "messages": [{"role": "user", "content": format!("read {file}")}]}),
+            );
+            rec.hash = request_key(
+                &rules,
+                "vllm",
+                &RequestParts {
+                    body: body.clone(),
+                    ..rec.request_parts().unwrap()
+                },
+            );
+            rec.request.body = StoredBody::from_body(&body);
+            rec
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path());
+        let first = asking("file-aaaa");
+        let path = store.save(first.clone(), &rules).unwrap();
+        let again = asking("file-bbbb");
+        assert_eq!(again.hash, first.hash);
+        store.save(again.clone(), &rules).unwrap();
+        assert_eq!(read_recording(&path).unwrap().request, first.request);
+        // Under rules that no longer give the stored request this key, the
+        // new request replaces it.
+        store.save(again.clone(), &Rules::default()).unwrap();
+        assert_eq!(read_recording(&path).unwrap().request, again.request);
+    }
+
+    #[test]
     fn editing_used_by_keeps_every_other_byte() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::new(dir.path());
         let rec = sample(&["t::b"]);
-        let path = store.save(rec.clone()).unwrap();
+        let path = store.save(rec.clone(), &Rules::default()).unwrap();
         // Numbers as a server printed them, which a parse and re-print
         // would change (`0.10` -> `0.1`, `1e2` -> `100.0`).
         let text = std::fs::read_to_string(&path).unwrap().replace(

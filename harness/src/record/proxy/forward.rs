@@ -1,5 +1,5 @@
-//! One provider request through the proxy: key it, then replay it, forward
-//! it, or forward and store it, according to the mode.
+//! Forwarding a provider request to its real upstream (live, record and
+//! record-if-missing modes), and storing the exchange as it passes.
 
 use std::io;
 use std::sync::Arc;
@@ -7,18 +7,19 @@ use std::sync::Arc;
 use bytes::Bytes;
 use futures::{SinkExt as _, StreamExt as _};
 use http_body_util::{BodyExt as _, StreamBody};
-use hyper::body::{Frame, Incoming};
-use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
-use hyper::{Request, Response, StatusCode};
+use hyper::body::Frame;
+use hyper::header::{self, HeaderMap, HeaderName};
+use hyper::{Response, StatusCode};
 use url::Url;
 
-use super::key::{Body, RequestParts, key_of_normalized, normalized_body, sorted_query};
-use super::miss::{Miss, find_nearest};
-use super::mode::InferenceMode;
-use super::proxy::{ProxyBody, RunConfig, Shared, full, json_error};
-use super::response::{ResponseNormalizer, StreamRecorder, recorded_response};
-use super::store::{
-    FILE_HASH_LEN, Recording, StoredBody, StoredRequest, StoredResponse, is_event_stream,
+use super::answer::{ProxyBody, full, json_error, serve, set_content_type};
+use super::miss::Miss;
+use super::request::Arrived;
+use super::shared::{RunConfig, Shared};
+use super::unreachable::UpstreamFailure;
+use crate::record::store::{
+    Recording, ResponseNormalizer, StoredBody, StoredRequest, StoredResponse, StreamRecorder,
+    is_event_stream, recorded_response,
 };
 
 /// Request headers never forwarded: hop-by-hop ones, and those the upstream
@@ -37,211 +38,6 @@ const NOT_FORWARDED: [&str; 11] = [
     "host",
     "accept-encoding",
 ];
-
-/// What a request is, once read.
-struct Arrived {
-    head: hyper::http::request::Parts,
-    /// As received: this is what the upstream gets.
-    raw_body: Bytes,
-    /// Redacted: this is what is keyed and stored.
-    parts: RequestParts,
-    hash: String,
-    normalized: serde_json::Value,
-    tests: Vec<String>,
-}
-
-pub(super) async fn handle(
-    shared: Arc<Shared>,
-    provider: String,
-    rest: String,
-    req: Request<Incoming>,
-) -> Response<ProxyBody> {
-    let Some(upstream) = shared.upstreams.get(&provider).cloned() else {
-        return json_error(
-            StatusCode::NOT_FOUND,
-            &format!(
-                "stack-harness: unknown provider `{provider}`; the proxy knows: {}",
-                shared.provider_names().join(", ")
-            ),
-        );
-    };
-    // Attribution is decided on arrival, before the body is read.
-    let tests = shared.session().attribution();
-    let config = shared.config();
-    let (head, body) = req.into_parts();
-    let raw_body = match body.collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(e) => {
-            return json_error(
-                StatusCode::BAD_REQUEST,
-                &format!("stack-harness: cannot read the request body: {e}"),
-            );
-        }
-    };
-    let redactor = &config.rules.redactor;
-    let body = match Body::from_bytes(&raw_body) {
-        Body::Json(mut value) => {
-            redactor.redact_json(&mut value);
-            Body::Json(value)
-        }
-        Body::Bytes(bytes) => Body::Bytes(redactor.redact_bytes(&bytes)),
-        Body::Empty => Body::Empty,
-    };
-    let query = sorted_query(head.uri.query())
-        .into_iter()
-        .map(|(k, v)| {
-            (
-                redactor.redact_str(&k).into_owned(),
-                redactor.redact_str(&v).into_owned(),
-            )
-        })
-        .collect();
-    let parts = RequestParts {
-        method: head.method.to_string(),
-        path: format!("/{rest}"),
-        query,
-        body,
-    };
-    let normalized = normalized_body(&config.rules, &parts.body);
-    let hash = key_of_normalized(&provider, &parts, normalized.clone());
-    let request = Arrived {
-        head,
-        raw_body,
-        parts,
-        hash,
-        normalized,
-        tests,
-    };
-
-    let replayable = matches!(
-        config.mode,
-        InferenceMode::Replay | InferenceMode::RecordIfMissing
-    );
-    let mut problem = None;
-    if replayable {
-        match config.store.load(&provider, &request.hash) {
-            Ok(Some(recording)) => {
-                if config.mode.writes()
-                    && let Err(e) = config.store.add_users(&recording, &request.tests)
-                {
-                    return json_error(
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        &format!("stack-harness: cannot add the test to `used_by`: {e}"),
-                    );
-                }
-                shared
-                    .session()
-                    .used(&provider, &request.hash, &request.tests);
-                return replay(&recording);
-            }
-            Ok(None) => {}
-            Err(e) => problem = Some(format!("the recording exists but cannot be used: {e}")),
-        }
-    }
-    match (config.mode, upstream) {
-        (InferenceMode::Replay, _) => miss(&shared, &config, &provider, request, problem).await,
-        (mode, Some(url)) => {
-            forward(&shared, &config, &provider, &url, request, mode.writes()).await
-        }
-        (mode, None) => json_error(
-            StatusCode::BAD_REQUEST,
-            &format!(
-                "stack-harness: provider `{provider}` has no upstream URL, so mode `{mode}` cannot forward {} {}; give the provider a real URL or use --inference-mode=replay",
-                request.parts.method, request.parts.path
-            ),
-        ),
-    }
-}
-
-/// Answers from a recording.
-fn replay(recording: &Recording) -> Response<ProxyBody> {
-    serve(&recording.response, &recording.hash)
-}
-
-/// What replay sends for a stored response, one body frame per stream
-/// event; record modes answer a non-streamed response the same way.
-fn serve(response: &StoredResponse, hash: &str) -> Response<ProxyBody> {
-    let status = StatusCode::from_u16(response.status).unwrap_or(StatusCode::OK);
-    let content_type = response.content_type.as_deref();
-    if let Some(events) = &response.events {
-        let frames: Vec<Result<Frame<Bytes>, io::Error>> = events
-            .iter()
-            .map(|e| Ok(Frame::data(Bytes::from(e.to_wire()))))
-            .collect();
-        let body = StreamBody::new(futures::stream::iter(frames)).boxed_unsync();
-        let mut response = Response::new(body);
-        *response.status_mut() = status;
-        set_content_type(response.headers_mut(), content_type);
-        return response;
-    }
-    match response.body.to_body() {
-        Ok(body) => full(status, content_type, body.to_bytes()),
-        Err(problem) => json_error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            &format!("stack-harness: recording {hash} is corrupt: {problem}"),
-        ),
-    }
-}
-
-fn set_content_type(headers: &mut HeaderMap, content_type: Option<&str>) {
-    if let Some(value) = content_type.and_then(|ct| HeaderValue::from_str(ct).ok()) {
-        headers.insert(header::CONTENT_TYPE, value);
-    }
-}
-
-/// Records the miss for the running tests and answers 404, which the
-/// OpenAI SDK does not retry (it retries 5xx twice); a corrupt recording is
-/// a 500 so that it is not mistaken for a missing one.
-async fn miss(
-    shared: &Shared,
-    config: &Arc<RunConfig>,
-    provider: &str,
-    request: Arrived,
-    problem: Option<String>,
-) -> Response<ProxyBody> {
-    let nearest = {
-        let (config, provider) = (config.clone(), provider.to_owned());
-        let (method, path, body) = (
-            request.parts.method.clone(),
-            request.parts.path.clone(),
-            request.normalized.clone(),
-        );
-        tokio::task::spawn_blocking(move || {
-            find_nearest(
-                config.store.dir(),
-                &config.rules,
-                &provider,
-                &method,
-                &path,
-                &body,
-            )
-        })
-        .await
-        .ok()
-        .flatten()
-    };
-    let short = &request.hash[..FILE_HASH_LEN];
-    let message = format!(
-        "stack-harness: no recording for {} {} (provider {provider}, hash {short}); see the test output for the diff and the command that records it",
-        request.parts.method, request.parts.path
-    );
-    let status = if problem.is_some() {
-        StatusCode::INTERNAL_SERVER_ERROR
-    } else {
-        StatusCode::NOT_FOUND
-    };
-    shared.session().add_miss(Miss {
-        tests: request.tests,
-        method: request.parts.method,
-        path: request.parts.path,
-        provider: provider.to_owned(),
-        hash: request.hash,
-        body: request.normalized,
-        nearest,
-        problem,
-    });
-    json_error(status, &message)
-}
 
 fn upstream_url(base: &Url, rest: &str, query: Option<&str>) -> Url {
     let mut url = base.clone();
@@ -280,7 +76,7 @@ fn forwarded_headers(headers: &HeaderMap) -> HeaderMap {
 /// and the stack sees the response as stored (redacted and normalised), so
 /// that it gets the same bytes a later replay serves. Live mode passes the
 /// response through untouched.
-async fn forward(
+pub(super) async fn forward(
     shared: &Arc<Shared>,
     config: &Arc<RunConfig>,
     provider: &str,
@@ -307,7 +103,7 @@ async fn forward(
         .await;
     let upstream = match sent {
         Ok(response) => response,
-        Err(e) => return unreachable(provider, &url, &e),
+        Err(e) => return unreachable(shared, config, provider, &url, &request, &e),
     };
     let status = upstream.status();
     let content_type = upstream
@@ -319,6 +115,7 @@ async fn forward(
         shared: shared.clone(),
         config: config.clone(),
         provider: provider.to_owned(),
+        url: url.to_string(),
         hash: request.hash.clone(),
         request: StoredRequest {
             body: StoredBody::from_body(&request.parts.body),
@@ -338,7 +135,7 @@ async fn forward(
     }
     let bytes = match upstream.bytes().await {
         Ok(bytes) => bytes,
-        Err(e) => return unreachable(provider, &url, &e),
+        Err(e) => return unreachable(shared, config, provider, &url, &request, &e),
     };
     let Some(pending) = pending else {
         return full(status, content_type.as_deref(), bytes);
@@ -355,15 +152,31 @@ async fn forward(
     }
 }
 
-fn unreachable(provider: &str, url: &Url, error: &reqwest::Error) -> Response<ProxyBody> {
-    let mut message =
+/// The upstream gave no answer. The running tests are told (it fails them,
+/// naming the URL and what to start), and the stack gets a 424, which the
+/// OpenAI SDK does not retry: a 502 would be retried twice, failing the
+/// same way, and leave the test to fail on whatever the stack then says.
+fn unreachable(
+    shared: &Shared,
+    config: &RunConfig,
+    provider: &str,
+    url: &Url,
+    request: &Arrived,
+    error: &reqwest::Error,
+) -> Response<ProxyBody> {
+    let error = UpstreamFailure::describe(error);
+    let message =
         format!("stack-harness: upstream of provider `{provider}` failed at `{url}`: {error}");
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        message.push_str(&format!(": {cause}"));
-        source = cause.source();
-    }
-    json_error(StatusCode::BAD_GATEWAY, &message)
+    shared.ledger().add_unreachable(UpstreamFailure {
+        tests: request.tests.clone(),
+        provider: provider.to_owned(),
+        url: url.to_string(),
+        method: request.parts.method.clone(),
+        path: request.parts.path.clone(),
+        error,
+        mode: config.mode,
+    });
+    json_error(StatusCode::FAILED_DEPENDENCY, &message)
 }
 
 /// Forwards a stream chunk by chunk as it arrives (live mode).
@@ -405,7 +218,9 @@ fn record_stream(
             match chunk {
                 Ok(bytes) => send_frames(&mut tx, recorder.push(&bytes), &mut listening).await,
                 Err(e) => {
-                    // An incomplete stream is never stored.
+                    // An incomplete stream is never stored; the upstream
+                    // broke off, which fails the running tests.
+                    pending.broke_off(&e);
                     let _ = tx.send(Err(io::Error::other(e))).await;
                     return;
                 }
@@ -449,6 +264,8 @@ struct Pending {
     shared: Arc<Shared>,
     config: Arc<RunConfig>,
     provider: String,
+    /// Where the request went.
+    url: String,
     hash: String,
     request: StoredRequest,
     normalized: serde_json::Value,
@@ -456,6 +273,19 @@ struct Pending {
 }
 
 impl Pending {
+    /// The upstream's answer broke off before its end.
+    fn broke_off(&self, error: &reqwest::Error) {
+        self.shared.ledger().add_unreachable(UpstreamFailure {
+            tests: self.tests.clone(),
+            provider: self.provider.clone(),
+            url: self.url.clone(),
+            method: self.request.method.clone(),
+            path: self.request.path.clone(),
+            error: UpstreamFailure::describe(error),
+            mode: self.config.mode,
+        });
+    }
+
     /// Writes the exchange and returns the response as a later replay will
     /// read it back (JSON numbers go through their text form); a failure is
     /// also reported to the running tests as a miss, since a streamed
@@ -472,16 +302,16 @@ impl Pending {
             response: response.clone(),
             used_by: self.tests.clone(),
         };
-        let store = self.config.store.clone();
-        let saved = match tokio::task::spawn_blocking(move || store.save(recording)).await {
+        let (store, rules) = (self.config.store.clone(), self.config.rules.clone());
+        let saved = match tokio::task::spawn_blocking(move || store.save(recording, &rules)).await {
             Ok(Ok(_)) => Ok(response),
             Ok(Err(e)) => Err(e.to_string()),
             Err(e) => Err(format!("the task writing it failed: {e}")),
         };
-        let mut session = self.shared.session();
+        let mut ledger = self.shared.ledger();
         match &saved {
-            Ok(_) => session.used(&self.provider, &self.hash, &self.tests),
-            Err(e) => session.add_miss(Miss {
+            Ok(_) => ledger.used(&self.provider, &self.hash, &self.tests),
+            Err(e) => ledger.add_miss(Miss {
                 tests: self.tests,
                 method: self.request.method,
                 path: self.request.path,
@@ -498,6 +328,8 @@ impl Pending {
 
 #[cfg(test)]
 mod tests {
+    use hyper::header::HeaderValue;
+
     use super::*;
 
     #[test]

@@ -13,10 +13,16 @@ use std::sync::Arc;
 use bytes::Bytes;
 use serde_json::Value;
 
+use super::key::FILE_HASH_LEN;
 use super::normalize::{Ordinals, apply};
-use super::rules::{Rules, key_token_value};
+use super::recording::{StoredBody, StoredResponse};
+use super::rules::Rules;
 use super::sse::{self, Splitter, SseEvent};
-use super::store::{StoredBody, StoredResponse};
+
+/// What `{key}` stands for in a response rule of the exchange keyed `hash`.
+pub(crate) fn key_token_value(hash: &str) -> &str {
+    &hash[..FILE_HASH_LEN.min(hash.len())]
+}
 
 /// The stream terminator OpenAI-compatible servers send; never rewritten.
 const DONE: &str = "[DONE]";
@@ -99,7 +105,8 @@ impl ResponseNormalizer {
             .collect()
     }
 
-    /// A whole stored response: its JSON body or each of its events.
+    /// A whole stored response: its JSON body or each of its events, keep-
+    /// alive comments dropped (see [`StreamRecorder`]).
     pub(crate) fn stored(&mut self, response: &mut StoredResponse) {
         if let Some(body) = &mut response.body.body {
             self.json(body);
@@ -107,6 +114,7 @@ impl ResponseNormalizer {
         if let Some(events) = &mut response.events {
             *events = std::mem::take(events)
                 .into_iter()
+                .filter(|e| !e.is_comment())
                 .map(|e| self.event(e))
                 .collect();
         }
@@ -127,7 +135,11 @@ pub(crate) fn recorded_response(
 }
 
 /// Records a streamed response event by event as it passes: each complete
-/// event is redacted and normalised, then both forwarded and kept.
+/// event is redacted and normalised, then both forwarded and kept. A
+/// comment-only event is forwarded but not kept: a keep-alive such as the
+/// `: ping - <time>` llama-cpp-python's server sends every 15 s of a slow
+/// answer carries no data, and whether one comes depends on how busy the
+/// machine is, so storing it would make re-recording differ.
 #[derive(Debug)]
 pub(crate) struct StreamRecorder {
     normalizer: ResponseNormalizer,
@@ -203,6 +215,10 @@ impl StreamRecorder {
                 frames.push(Bytes::from(block));
                 break;
             };
+            if event.is_comment() {
+                frames.push(Bytes::from(redacted));
+                continue;
+            }
             let event = self.normalizer.event(event);
             frames.push(Bytes::from(event.to_wire()));
             self.events.push(event);
@@ -228,7 +244,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::record::redact::Redactor;
+    use crate::record::store::redact::Redactor;
 
     const HASH: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
@@ -239,7 +255,7 @@ mod tests {
 
     fn shipped() -> ResponseNormalizer {
         let mut rules = Rules::parse(
-            include_str!("../../../recordings/normalize.yaml"),
+            include_str!("../../../../recordings/normalize.yaml"),
             Path::new("recordings/normalize.yaml"),
             &|_| None,
         )
@@ -250,6 +266,11 @@ mod tests {
 
     fn data(s: &str) -> SseEvent {
         SseEvent::Data(s.to_owned())
+    }
+
+    #[test]
+    fn the_key_token_is_the_recording_file_name() {
+        assert_eq!(key_token_value("0123456789abcdef0123"), "0123456789abcdef");
     }
 
     #[test]
@@ -300,6 +321,45 @@ mod tests {
         let mut same = embedding.clone();
         shipped().json(&mut same);
         assert_eq!(same, embedding);
+    }
+
+    #[test]
+    fn the_stacks_random_ids_quoted_back_by_the_upstream_are_pinned() {
+        // llama-cpp-python refusing the file_search turn quotes the tool
+        // message: random file ids, a chunk id derived from them, and a
+        // token count that moves with their digits.
+        let quoted = |file: &str, chunk: &str, count: u32| {
+            format!(
+                "1 validation error: {{'text': \"[1] document_id: {file}, score: 0.000951472023156822, attributes: {{'file_id': '{file}', 'chunk_id': '{chunk}', 'token_count': 11.0, 'metadata_token_count': {count}.0}} cite as <|{file}|>\"}}"
+            )
+        };
+        let first = quoted(
+            "file-c43a10e03da44f92827f05eef04cbefe",
+            "f48ca133-a197-8543-abf6-7e7377b58297",
+            32,
+        );
+        let second = quoted(
+            "file-3233e010f4784310aa2f81e5c009a776",
+            "0b9a5d3c-1111-4222-8333-444455556666",
+            33,
+        );
+        let normalised = |message: String| {
+            let mut body = json!({"error": {"message": message, "type": "internal_server_error"}});
+            shipped().json(&mut body);
+            body
+        };
+        let pinned = normalised(first);
+        assert_eq!(pinned, normalised(second));
+        assert_eq!(
+            pinned["error"]["message"],
+            json!(
+                "1 validation error: {'text': \"[1] document_id: file-1, score: 0.0009, attributes: {'file_id': 'file-1', 'chunk_id': 'uuid-1', 'token_count': 11.0, 'metadata_token_count': N} cite as <|file-1|>\"}"
+            )
+        );
+        // Normalising twice changes nothing (what `recordings verify` checks).
+        let mut again = pinned.clone();
+        shipped().json(&mut again);
+        assert_eq!(again, pinned);
     }
 
     #[test]
@@ -400,6 +460,34 @@ mod tests {
         // What is stored re-emits exactly what was forwarded.
         let events = stored.events.unwrap();
         assert_eq!(sse::emit(&events), frames.concat());
+    }
+
+    #[test]
+    fn keep_alive_comments_are_forwarded_but_not_stored() {
+        let wire = "data: {\"id\":\"chatcmpl-9\"}\n\n: ping - 2026-12-04 06:44:59.482286+00:00\n\ndata: [DONE]\n\n";
+        let mut recorder = StreamRecorder::new(shipped());
+        let mut frames = recorder.push(wire.as_bytes());
+        let (rest, stored) = recorder.finish(200, Some("text/event-stream".into()));
+        frames.extend(rest);
+        assert_eq!(
+            frames.concat(),
+            b"data: {\"id\":\"chatcmpl-0123456789abcdef\"}\n\n: ping - 2026-12-04 06:44:59.482286+00:00\n\ndata: [DONE]\n\n".to_vec()
+        );
+        let stored_events = vec![
+            data(r#"{"id":"chatcmpl-0123456789abcdef"}"#),
+            data("[DONE]"),
+        ];
+        assert_eq!(stored.events.as_ref(), Some(&stored_events));
+        // A stored ping is what `recordings verify` flags as not normalised.
+        let mut with_ping = stored.clone();
+        with_ping.events.as_mut().unwrap().insert(
+            1,
+            SseEvent::Raw {
+                raw: ": ping\n\n".into(),
+            },
+        );
+        shipped().stored(&mut with_ping);
+        assert_eq!(with_ping, stored);
     }
 
     #[test]

@@ -1,19 +1,19 @@
 //! The recordings tool: `stack-harness recordings list|show|verify|prune`.
 //!
 //! The logic is [`run`], which writes to any sink so that tests read the
-//! exact text; the binary's entry point is the crate's `tool` module. `list` and `show`
-//! live here; `verify` and `prune` have their own files.
+//! exact text; the binary's entry point is the crate's `tool` module. `list`
+//! and `show` live here; `verify` and `prune` have their own files.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
 
-use super::error::RecordError;
+use super::output::{ToolError, plural, short_name};
 use super::prune::prune;
-use super::store::{FILE_HASH_LEN, list_files, read_recording};
-use super::usage::MANIFEST_PATH;
 use super::verify::verify;
+use crate::record::error::RecordError;
+use crate::record::store::{FILE_HASH_LEN, MANIFEST_PATH, list_files, read_recording};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct RecordingsArgs {
@@ -64,41 +64,6 @@ pub(crate) fn run(args: &RecordingsArgs, out: &mut dyn Write) -> Result<bool, Re
         ToolError::Record(e) => e,
         ToolError::Output(e) => RecordError::Tool(format!("cannot write the output: {e}")),
     })
-}
-
-pub(super) enum ToolError {
-    Record(RecordError),
-    Output(std::io::Error),
-}
-
-impl From<RecordError> for ToolError {
-    fn from(e: RecordError) -> Self {
-        ToolError::Record(e)
-    }
-}
-
-impl From<std::io::Error> for ToolError {
-    fn from(e: std::io::Error) -> Self {
-        ToolError::Output(e)
-    }
-}
-
-/// `vllm/0123456789abcdef` for `<dir>/vllm/0123456789abcdef.json`.
-pub(super) fn short_name(file: &Path) -> String {
-    let provider = file
-        .parent()
-        .and_then(Path::file_name)
-        .map(|n| n.to_string_lossy());
-    let stem = file.file_stem().map(|n| n.to_string_lossy());
-    format!(
-        "{}/{}",
-        provider.unwrap_or_default(),
-        stem.unwrap_or_default()
-    )
-}
-
-pub(super) fn plural(n: usize, word: &str) -> String {
-    format!("{n} {word}{}", if n == 1 { "" } else { "s" })
 }
 
 fn list(dir: &Path, out: &mut dyn Write) -> Result<bool, ToolError> {
@@ -214,10 +179,10 @@ pub(super) mod fixtures {
     use serde_json::json;
 
     use super::{Command, RecordingsArgs, run};
-    use crate::record::key::{Body, RequestParts, request_key};
-    use crate::record::redact::Redactor;
-    use crate::record::rules::Rules;
-    use crate::record::store::{Recording, Store, StoredBody, StoredRequest, StoredResponse};
+    use crate::record::store::{
+        Body, Recording, Redactor, RequestParts, Rules, Store, StoredBody, StoredRequest,
+        StoredResponse, request_key,
+    };
 
     pub(crate) fn save(dir: &Path, content: &str, stream: bool) -> Recording {
         let rules = Rules::load_from_dir(dir).unwrap();
@@ -256,7 +221,7 @@ pub(super) mod fixtures {
             response,
             used_by: vec!["chat::a".into()],
         };
-        Store::new(dir).save(recording.clone()).unwrap();
+        Store::new(dir).save(recording.clone(), &rules).unwrap();
         recording
     }
 
