@@ -1,5 +1,5 @@
-//! `stack-harness`: the recordings tool (list, show, verify, prune); its
-//! logic lives in the library (`record::tool`).
+//! `stack-harness`: the recordings tool (list, show, verify, prune) and the
+//! sessions tool (list, stop); the logic lives in the library (`tool`).
 fn main() -> std::process::ExitCode {
     harness::tool_main()
 }
