@@ -565,3 +565,75 @@ fn variants_beside_a_config_are_configs_of_their_own() {
         "ci-tests/run-with-postgres-store.yaml"
     );
 }
+
+/// The project's run-configs that are copies of another, kept in step by
+/// hand (a variant beside its config, starter beside ci-tests), differ from
+/// it only where their `# in step with <file> except: <keys>` line says; a
+/// variant without that line fails, so a new one cannot drift unnoticed.
+#[test]
+fn the_projects_run_config_copies_differ_only_where_they_say() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../run-configs");
+    let mut checked = 0;
+    for folder in std::fs::read_dir(&root).expect("run-configs").flatten() {
+        for file in std::fs::read_dir(folder.path())
+            .expect("a folder")
+            .flatten()
+        {
+            let path = file.path();
+            if path.extension().is_none_or(|e| e != "yaml") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).expect("readable");
+            let line = text.lines().find_map(|l| l.strip_prefix("# in step with "));
+            let Some(line) = line else {
+                assert!(
+                    path.file_name().is_some_and(|n| n == "run.yaml"),
+                    "{} is a variant without an `# in step with run.yaml except: <keys>` line",
+                    path.display()
+                );
+                continue;
+            };
+            let (other, keys) = line.split_once(" except: ").unwrap_or_else(|| {
+                panic!("{}: `# in step with <file> except: <keys>`", path.display())
+            });
+            let other_text =
+                std::fs::read_to_string(folder.path().join(other)).expect("the file it follows");
+            let mine = without(yaml(&text), keys);
+            let theirs = without(yaml(&other_text), keys);
+            let differing: Vec<&String> = mine
+                .as_object()
+                .expect("a map")
+                .keys()
+                .chain(theirs.as_object().expect("a map").keys())
+                .filter(|k| mine.get(k.as_str()) != theirs.get(k.as_str()))
+                .collect();
+            assert!(
+                differing.is_empty(),
+                "{} differs from {other} under {differing:?} beyond what it declares ({keys})",
+                path.display()
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 2, "only {checked} copies checked");
+}
+
+fn yaml(text: &str) -> serde_json::Value {
+    serde_saphyr::from_str(text).expect("valid YAML")
+}
+
+/// `value` without the dotted paths in `keys` (comma-separated).
+fn without(mut value: serde_json::Value, keys: &str) -> serde_json::Value {
+    for key in keys.split(',').map(str::trim) {
+        let mut parts: Vec<&str> = key.split('.').collect();
+        let last = parts.pop().expect("a key");
+        let mut node = &mut value;
+        for part in parts {
+            node = &mut node[part];
+        }
+        if let Some(map) = node.as_object_mut() {
+            map.remove(last);
+        }
+    }
+    value
+}
