@@ -600,7 +600,7 @@ fn the_projects_run_config_copies_differ_only_where_they_say() {
                 std::fs::read_to_string(folder.path().join(other)).expect("the file it follows");
             let mine = without(yaml(&text), keys);
             let theirs = without(yaml(&other_text), keys);
-            let differing: Vec<&String> = mine
+            let differing: std::collections::BTreeSet<&String> = mine
                 .as_object()
                 .expect("a map")
                 .keys()
