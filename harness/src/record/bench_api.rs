@@ -107,6 +107,7 @@ impl BenchProxy {
                 url: None,
             }],
             rules,
+            secrets: Vec::new(),
             port: 0,
         })
         .await

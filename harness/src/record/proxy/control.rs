@@ -109,7 +109,7 @@ fn configure(shared: &Shared, request: ConfigRequest) -> Response<ProxyBody> {
         );
     }
     let rules = match Rules::load_from_dir(&request.dir) {
-        Ok(rules) => rules,
+        Ok(rules) => rules.with_secrets(&shared.secrets),
         Err(e) => return json_error(StatusCode::BAD_REQUEST, &format!("stack-harness: {e}")),
     };
     let previous = shared.config();

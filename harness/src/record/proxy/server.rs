@@ -78,6 +78,9 @@ pub(crate) struct ProxyOptions {
     pub(crate) upstreams: Vec<Upstream>,
     /// Usually `Rules::load_from_dir(&dir)`.
     pub(crate) rules: Rules,
+    /// Values to redact besides the rules' own, kept when a test process
+    /// reloads the rules: secrets the session minted.
+    pub(crate) secrets: Vec<String>,
     /// 0 for any free port.
     pub(crate) port: u16,
 }
@@ -149,12 +152,13 @@ pub(crate) async fn start(opts: ProxyOptions) -> Result<Proxy, RecordError> {
     let config = RunConfig {
         mode: opts.mode,
         store: Arc::new(Store::new(opts.dir.clone())),
-        rules: Arc::new(opts.rules),
+        rules: Arc::new(opts.rules.with_secrets(&opts.secrets)),
     };
     let shared = Arc::new(Shared::new(
         upstreams,
         config,
         Ledger::new(opts.dir, opts.mode),
+        opts.secrets,
     ));
     let addr = SocketAddr::from(([127, 0, 0, 1], opts.port));
     let listener = TcpListener::bind(addr)

@@ -24,6 +24,8 @@ pub(super) struct RunConfig {
 pub(super) struct Shared {
     pub(super) upstreams: BTreeMap<String, Option<Url>>,
     pub(super) config: RwLock<Arc<RunConfig>>,
+    /// Redacted whatever rules a test process loads (`ProxyOptions::secrets`).
+    pub(super) secrets: Vec<String>,
     /// Made on first forward: building a TLS-capable client costs ~30 ms,
     /// which a replay-only proxy never needs to pay.
     http: OnceLock<reqwest::Client>,
@@ -35,10 +37,12 @@ impl Shared {
         upstreams: BTreeMap<String, Option<Url>>,
         config: RunConfig,
         ledger: Ledger,
+        secrets: Vec<String>,
     ) -> Shared {
         Shared {
             upstreams,
             config: RwLock::new(Arc::new(config)),
+            secrets,
             http: OnceLock::new(),
             ledger: Mutex::new(ledger),
         }

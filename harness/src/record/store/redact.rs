@@ -40,6 +40,11 @@ impl Redactor {
         Redactor { secrets }
     }
 
+    /// These secrets and `more`.
+    pub(crate) fn with(&self, more: &[String]) -> Redactor {
+        Redactor::new(self.secrets.iter().chain(more).cloned().collect())
+    }
+
     #[cfg(test)]
     pub(crate) fn secret_count(&self) -> usize {
         self.secrets.len()

@@ -185,6 +185,17 @@ impl Rules {
     }
 }
 
+impl Rules {
+    /// These rules, also redacting `secrets`: values the session minted
+    /// (the MCP server's token), which no `normalize.yaml` can name.
+    pub(crate) fn with_secrets(mut self, secrets: &[String]) -> Rules {
+        if !secrets.is_empty() {
+            self.redactor = self.redactor.with(secrets);
+        }
+        self
+    }
+}
+
 fn one_line(message: &str) -> String {
     message
         .lines()

@@ -70,6 +70,7 @@ impl Service for ProxyService {
             dir: cx.spec.record_dir.clone(),
             upstreams,
             rules: Rules::load_from_dir(&cx.spec.record_dir)?,
+            secrets: Vec::new(),
             port: 0,
         };
         let proxy = cx.runtime.block_on(record::start(options))?;

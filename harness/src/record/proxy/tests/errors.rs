@@ -172,6 +172,7 @@ async fn bad_provider_names_are_refused_at_start() {
             })
             .collect(),
         rules: Rules::default(),
+        secrets: Vec::new(),
         port: 0,
     };
     let err = start(options(&["a/b"])).await.unwrap_err().to_string();

@@ -147,6 +147,16 @@ fn shipped_rules() -> Rules {
 /// Starts a proxy on `dir`, which gets the shipped rules plus [`SECRET`]
 /// as a literal secret (the control API reloads the rules from `dir`).
 async fn proxy(mode: InferenceMode, dir: &Path, upstream: Option<&Url>) -> (Proxy, ProxyControl) {
+    proxy_with_secrets(mode, dir, upstream, Vec::new()).await
+}
+
+/// [`proxy`], also redacting `secrets` minted by the session.
+async fn proxy_with_secrets(
+    mode: InferenceMode,
+    dir: &Path,
+    upstream: Option<&Url>,
+    secrets: Vec<String>,
+) -> (Proxy, ProxyControl) {
     if !dir.join("normalize.yaml").exists() {
         let text = include_str!("../../../../../recordings/normalize.yaml")
             .replace("redact_values: []", &format!("redact_values: [{SECRET}]"));
@@ -162,6 +172,7 @@ async fn proxy(mode: InferenceMode, dir: &Path, upstream: Option<&Url>) -> (Prox
             url: upstream.cloned(),
         }],
         rules,
+        secrets,
         port: 0,
     })
     .await

@@ -55,6 +55,35 @@ async fn record_then_replay_returns_identical_bytes_without_the_upstream() {
     proxy.shutdown().await;
 }
 
+#[tokio::test]
+async fn session_secrets_are_redacted_also_after_a_test_process_reloads_the_rules() {
+    const MINTED: &str = "mcptoken-00112233445566778899aabbccddeeff";
+    let up = fake_upstream().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (proxy, control) = proxy_with_secrets(
+        InferenceMode::Record,
+        dir.path(),
+        Some(&up.url),
+        vec![MINTED.to_owned()],
+    )
+    .await;
+    // What a test process does first: the rules are loaded again from the
+    // recordings dir, which cannot name the session's secret.
+    control
+        .configure(InferenceMode::Record, dir.path(), true)
+        .await
+        .unwrap();
+    let (status, _, body) = send(&proxy, chat(&format!("the token is {MINTED}"), false)).await;
+    assert_eq!(status, 200);
+    let answer: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(answer["echo"], json!("the token is <redacted>"));
+    for file in list_files(dir.path()).unwrap() {
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert!(!text.contains(MINTED), "{text}");
+    }
+    proxy.shutdown().await;
+}
+
 /// Every recording file under `dir` with its text, sorted by path.
 fn snapshot(dir: &Path) -> Vec<(std::path::PathBuf, String)> {
     list_files(dir)
