@@ -180,6 +180,13 @@ impl TestContext {
         self.session.service_address(name).await
     }
 
+    /// The credential the session's `name` service wants of its clients:
+    /// for `mcp`, the bearer token of its `/auth/mcp` mount. A per-session
+    /// random value; keep it out of anything a test prints.
+    pub async fn service_secret(&self, name: &str) -> anyhow::Result<Option<String>> {
+        self.session.service_secret(name).await
+    }
+
     /// Restarts the stack within its session (the services it uses, such
     /// as its database, and their data stay), and returns once it is ready
     /// again. Every test running at that moment sees the stack go away: use

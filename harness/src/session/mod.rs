@@ -260,6 +260,18 @@ impl Session {
             .and_then(|s| s.address.clone()))
     }
 
+    /// The credential the session's `name` service wants of its clients
+    /// (the MCP server's bearer token), if it runs one that wants one.
+    pub(crate) async fn service_secret(&self, name: &str) -> anyhow::Result<Option<String>> {
+        let live = self.stack().await?;
+        Ok(live
+            .services
+            .iter()
+            .find(|s| s.name == name)
+            .and_then(|s| s.secret.as_ref())
+            .map(|s| s.0.clone()))
+    }
+
     /// Restarts the stack within its session: the supervisor stops it and
     /// starts it again with the same configuration and services (whose data
     /// stays). Returns once the new server is ready.

@@ -1,7 +1,8 @@
 //! Secret-looking values in a recording, for `recordings verify`: a
 //! credential header (the proxy never writes headers, so one can only come
 //! from a hand edit or another tool), an OpenAI/Anthropic-style `sk-` key,
-//! a `Bearer` token, or the value of a configured secret. Redaction should
+//! a `Bearer` token, a session's MCP server token, or the value of a
+//! configured secret. Redaction should
 //! have removed them all; this is the check that it did.
 
 use std::sync::LazyLock;
@@ -22,6 +23,12 @@ static BEARER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\bBearer\s+([A-Za-z0-9._~+/-]{16,}=*)").expect("constant regex is valid")
 });
 
+/// The bearer token of a session's MCP tool server (`mcptoken-<32 hex>`,
+/// random per session): the proxy redacts it, so one in a recording was
+/// written by something else.
+static MCP_TOKEN: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\bmcptoken-[0-9a-f]{32}\b").expect("constant regex is valid"));
+
 /// How many characters of a secret a message shows.
 const SHOWN: usize = 4;
 
@@ -41,6 +48,7 @@ pub(crate) enum Kind {
     Header,
     Pattern,
     Configured,
+    SessionToken,
 }
 
 impl Finding {
@@ -58,6 +66,10 @@ impl Finding {
             ),
             Kind::Pattern => format!(
                 "secret-looking value `{}` at `{}`{more}; add its variable to `redact_env` (or the value to `redact_values`) in `normalize.yaml` and re-record",
+                self.shown, self.at
+            ),
+            Kind::SessionToken => format!(
+                "a session's MCP server token `{}` at `{}`{more}; the proxy redacts these, so this recording was written by something else: re-record it",
                 self.shown, self.at
             ),
             Kind::Configured => format!(
@@ -125,6 +137,13 @@ fn in_string(text: &str, at: &str, redactor: &Redactor, out: &mut Vec<Finding>) 
     for m in SK_KEY.find_iter(text) {
         push(Kind::Pattern, "sk-", &m.as_str()["sk-".len()..]);
     }
+    for m in MCP_TOKEN.find_iter(text) {
+        push(
+            Kind::SessionToken,
+            "mcptoken-",
+            &m.as_str()["mcptoken-".len()..],
+        );
+    }
     for caps in BEARER.captures_iter(text) {
         let token = &caps[1];
         if token.chars().any(|c| c.is_ascii_digit()) {
@@ -178,6 +197,19 @@ mod tests {
                 finding("$.response['a b']", Kind::Pattern, "sk-0123…"),
             ]
         );
+    }
+
+    #[test]
+    fn a_session_mcp_token_is_found_and_named() {
+        let file = json!({"content": "token mcptoken-0123456789abcdef0123456789abcdef"});
+        let found = in_json(&file, &Redactor::default());
+        assert_eq!(
+            found,
+            vec![finding("$.content", Kind::SessionToken, "mcptoken-0123…")]
+        );
+        assert!(found[0].message(0).contains("re-record it"));
+        let near = json!({"a": "mcptoken-short", "b": "mcptoken-<redacted>"});
+        assert_eq!(in_json(&near, &Redactor::default()), vec![]);
     }
 
     #[test]

@@ -14,6 +14,7 @@
 //! Which services a session has follows from its spec and its run.yaml, so a
 //! user still types only `--stack-config`.
 
+mod mcp;
 mod model;
 mod postgres;
 mod proxy;
@@ -84,6 +85,22 @@ pub(crate) struct Running {
     /// Where it listens.
     pub address: Option<String>,
     pub log: Option<PathBuf>,
+    /// A credential its clients need (the MCP server's bearer token), for
+    /// the test processes; never printed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<Secret>,
+}
+
+/// A value that is published for the test processes but never shown:
+/// `Debug` prints a placeholder.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub(crate) struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(<hidden>)")
+    }
 }
 
 /// A service that stopped on its own.
@@ -122,6 +139,8 @@ pub(crate) enum ServiceError {
     Record(#[from] RecordError),
     #[error(transparent)]
     Postgres(#[from] postgres::PostgresError),
+    #[error(transparent)]
+    Mcp(#[from] mcp::McpError),
     #[error("{var}: the upstream URL of provider `{provider}` is not a URL: {source}")]
     UpstreamUrl {
         var: String,
@@ -152,19 +171,37 @@ fn needs_postgres(spec: &SupervisorSpec, config: &RunConfig) -> bool {
     (stores || pgvector) && !given
 }
 
+/// Whether the session runs the MCP tool server: whenever the stack serves
+/// `/v1/responses`, the only way llama-stack 0.7.3 reaches an MCP server
+/// (a `{"type": "mcp", "server_url": …}` tool names it per request, so the
+/// stack itself needs no configuration). It runs inside the supervisor and
+/// costs one loopback port, so there is no reason to ask for it.
+fn needs_mcp(config: &RunConfig) -> bool {
+    config.apis.iter().any(|api| api == "responses")
+}
+
 /// The services a session runs before its stack, in the order they start:
 /// what the spec asks for (a local model to record from, the proxy) and
-/// what the run.yaml needs (its stores' database, its token issuer, ...).
+/// what the run.yaml needs (its stores' database, its token issuer, an MCP
+/// server for its responses API, ...).
 pub(crate) fn plan(spec: &SupervisorSpec, config: &RunConfig) -> Vec<Box<dyn Service>> {
     let mut services: Vec<Box<dyn Service>> = Vec::new();
+    // Secrets the services mint, for the proxy to redact should one ever
+    // reach a recording.
+    let mut secrets = Vec::new();
     if spec.local_model {
         services.push(Box::new(model::LocalModelService::default()));
     }
     if needs_postgres(spec, config) {
         services.push(Box::new(postgres::PostgresService::default()));
     }
+    if needs_mcp(config) {
+        let mcp = mcp::McpService::new();
+        secrets.extend(mcp.token().map(str::to_owned));
+        services.push(Box::new(mcp));
+    }
     if spec.proxy_recorder {
-        services.push(Box::new(proxy::ProxyService::default()));
+        services.push(Box::new(proxy::ProxyService::new(secrets)));
     }
     services
 }

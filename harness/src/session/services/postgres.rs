@@ -143,6 +143,7 @@ impl Service for PostgresService {
             pids: vec![server.pid()],
             address: Some(format!("postgresql://{USER}@127.0.0.1:{port}/{DATABASE}")),
             log: Some(log),
+            secret: None,
         };
         self.server = Some(server);
         Ok(running)

@@ -6,10 +6,22 @@ use super::{Context, Exit, Running, Service, ServiceError, StackEnv};
 use crate::process::Progress;
 use crate::record::{self, Proxy, ProxyOptions, Rules, Upstream};
 
-#[derive(Default)]
 pub(super) struct ProxyService {
+    /// Values the other services minted (the MCP server's token): redacted
+    /// from recordings whatever `normalize.yaml` says.
+    secrets: Vec<String>,
     proxy: Option<Proxy>,
     runtime: Option<tokio::runtime::Handle>,
+}
+
+impl ProxyService {
+    pub(super) fn new(secrets: Vec<String>) -> ProxyService {
+        ProxyService {
+            secrets,
+            proxy: None,
+            runtime: None,
+        }
+    }
 }
 
 impl Service for ProxyService {
@@ -70,7 +82,7 @@ impl Service for ProxyService {
             dir: cx.spec.record_dir.clone(),
             upstreams,
             rules: Rules::load_from_dir(&cx.spec.record_dir)?,
-            secrets: Vec::new(),
+            secrets: self.secrets.clone(),
             port: 0,
         };
         let proxy = cx.runtime.block_on(record::start(options))?;
@@ -86,6 +98,7 @@ impl Service for ProxyService {
             pids: Vec::new(),
             address: Some(proxy.control_url()),
             log: None,
+            secret: None,
         };
         self.proxy = Some(proxy);
         self.runtime = Some(cx.runtime.clone());
