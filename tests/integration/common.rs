@@ -34,6 +34,12 @@ pub fn merge(base: &mut Value, extra: Value) {
     }
 }
 
+/// `base` with `extra`'s keys merged in (see [`merge`]).
+pub fn merged(mut base: Value, extra: Value) -> Value {
+    merge(&mut base, extra);
+    base
+}
+
 /// The first choice of a chat completion, checked for the shape every answer
 /// has whatever the model said.
 pub fn first_choice(response: &Value) -> Result<&Value> {
