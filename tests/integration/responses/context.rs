@@ -114,7 +114,7 @@ async fn unknown_previous_response_is_404_naming_it(ctx: &TestContext) -> Result
 }
 
 /// A new conversation, deleted when the test ends; its id.
-async fn new_conversation(ctx: &TestContext) -> Result<String> {
+pub async fn new_conversation(ctx: &TestContext) -> Result<String> {
     let conversation = ctx.post_ok("/v1/conversations", &json!({})).await?;
     let id = conversation["id"]
         .as_str()
