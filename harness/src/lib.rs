@@ -35,6 +35,8 @@ mod runner;
 mod select;
 mod session;
 mod stack;
+#[cfg(test)]
+mod testing;
 mod tool;
 
 use std::process::ExitCode;

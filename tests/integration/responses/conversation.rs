@@ -5,7 +5,9 @@
 use harness::prelude::*;
 
 use super::context::new_conversation;
-use super::support::{create_capped, output_text, request, short, stream_events};
+use super::support::{
+    create_capped, ensure_answers_like_chat, output_text, request, short, stream_events,
+};
 use crate::common::{merged, user};
 
 const CAP: u64 = 16;
@@ -65,14 +67,7 @@ async fn second_turn_answers_from_the_conversation(ctx: &TestContext) -> Result 
         {"role": "assistant", "content": output_text(&first)?},
         user("What is my name?"),
     ]);
-    let body = json!({"model": ctx.text_model(), "messages": history, "temperature": 0.0, "max_tokens": CAP});
-    let expected = crate::common::message_text(&ctx.post_ok("/v1/chat/completions", &body).await?)?;
-    let text = output_text(&second)?;
-    ensure!(
-        text == expected,
-        "answered {text:?}; chat over the conversation answers {expected:?}"
-    );
-    Ok(())
+    ensure_answers_like_chat(ctx, &second, history, CAP).await
 }
 
 #[harness::test(
@@ -80,7 +75,7 @@ async fn second_turn_answers_from_the_conversation(ctx: &TestContext) -> Result 
     marks(responses, conversations),
     xfail(
         reason = "llama-stack 0.7.3 sends the new input of a conversation that has items added by hand as a list of text parts; the local upstream's (llama-cpp-python 0.3.36) chat template cannot render a list, its stream ends with no events, and the stack reports that as a completed, empty answer",
-        contains = "answered \"\"; chat over the items answers"
+        contains = "answered \"\"; chat over"
     )
 )]
 async fn items_added_by_hand_are_context(ctx: &TestContext) -> Result {
@@ -95,14 +90,7 @@ async fn items_added_by_hand_are_context(ctx: &TestContext) -> Result {
     )
     .await?;
     let history = json!([user("My name is Ada."), user("What is my name?")]);
-    let body = json!({"model": ctx.text_model(), "messages": history, "temperature": 0.0, "max_tokens": CAP});
-    let expected = crate::common::message_text(&ctx.post_ok("/v1/chat/completions", &body).await?)?;
-    let text = output_text(&response)?;
-    ensure!(
-        text == expected,
-        "answered {text:?}; chat over the items answers {expected:?}"
-    );
-    Ok(())
+    ensure_answers_like_chat(ctx, &response, history, CAP).await
 }
 
 #[harness::test(text_model, marks(responses, conversations, streaming))]

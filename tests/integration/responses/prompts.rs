@@ -6,7 +6,9 @@
 
 use harness::prelude::*;
 
-use super::support::{create_raw, ensure_finished, output_text, request, short};
+use super::support::{
+    create_raw, ensure_answers_like_chat, ensure_finished, output_text, request, short,
+};
 use crate::common::{merged, user};
 
 const TEMPLATE: &str = "Answer in one word: what is the capital of {{ country }}?";
@@ -92,19 +94,21 @@ async fn updated_prompt_gets_a_new_version_and_keeps_the_old(ctx: &TestContext) 
     Ok(())
 }
 
-#[harness::test(marks(prompts))]
+#[harness::test(
+    marks(prompts),
+    xfail(
+        reason = "llama-stack 0.7.3 answers 400, not 404, for a prompt that does not exist (here: deleted)",
+        status = 400,
+        contains = ":default not found"
+    )
+)]
 async fn deleted_prompt_is_gone(ctx: &TestContext) -> Result {
     let prompt = create_prompt(ctx, TEMPLATE, &["country"]).await?;
     let id = pid(&prompt);
     ctx.delete(&format!("/v1/prompts/{id}")).await?.ok()?;
-    let answer = ctx.get(&format!("/v1/prompts/{id}")).await?;
-    ensure!(
-        answer.status == 404 || answer.status == 400,
-        "the deleted prompt answered {}: {}",
-        answer.status,
-        answer.text
-    );
-    answer.expect_error(answer.status, &[&id])
+    ctx.get(&format!("/v1/prompts/{id}"))
+        .await?
+        .expect_error(404, &[&id])
 }
 
 /// A response with `prompt` (and a capped answer).
@@ -115,11 +119,9 @@ async fn prompted(ctx: &TestContext, prompt: Value, input: &str) -> Result<Value
     Ok(response)
 }
 
-/// What chat answers with `system` first, as the stack sends it.
-async fn chat_with_system(ctx: &TestContext, system: &str, input: &str) -> Result<String> {
-    let messages = json!([{"role": "system", "content": system}, user(input)]);
-    let body = json!({"model": ctx.text_model(), "messages": messages, "temperature": 0.0, "max_tokens": ANSWER_CAP});
-    crate::common::message_text(&ctx.post_ok("/v1/chat/completions", &body).await?)
+/// The turns the stack sends for a prompt rendered as `system` and `input`.
+fn rendered(system: &str, input: &str) -> Value {
+    json!([{"role": "system", "content": system}, user(input)])
 }
 
 #[harness::test(text_model, marks(responses, prompts))]
@@ -127,17 +129,7 @@ async fn prompt_variables_are_rendered_into_a_system_message(ctx: &TestContext) 
     let prompt = create_prompt(ctx, TEMPLATE, &["country"]).await?;
     let used = json!({"id": pid(&prompt), "variables": {"country": text_variable("France")}});
     let response = prompted(ctx, used.clone(), "Go.").await?;
-    let expected = chat_with_system(
-        ctx,
-        "Answer in one word: what is the capital of France?",
-        "Go.",
-    )
-    .await?;
-    let text = output_text(&response)?;
-    ensure!(
-        text == expected,
-        "answered {text:?}; chat with the rendered template answers {expected:?}"
-    );
+    ensure_answers_like_chat(ctx, &response, rendered("Answer in one word: what is the capital of France?", "Go."), ANSWER_CAP).await?;
     ensure!(
         response["prompt"]["id"] == used["id"],
         "prompt echoed as {}",
@@ -152,14 +144,7 @@ async fn several_variables_are_all_rendered(ctx: &TestContext) -> Result {
     let prompt = create_prompt(ctx, template, &["a", "b"]).await?;
     let used = json!({"id": pid(&prompt), "variables": {"a": text_variable("a cat"), "b": text_variable("a whale")}});
     let response = prompted(ctx, used, "Go.").await?;
-    let expected = chat_with_system(
-        ctx,
-        "Answer in one word: which is bigger, a cat or a whale?",
-        "Go.",
-    )
-    .await?;
-    let text = output_text(&response)?;
-    ensure!(text == expected, "answered {text:?}; expected {expected:?}");
+    ensure_answers_like_chat(ctx, &response, rendered("Answer in one word: which is bigger, a cat or a whale?", "Go."), ANSWER_CAP).await?;
     Ok(())
 }
 
@@ -168,9 +153,7 @@ async fn prompt_without_variables_is_sent_as_written(ctx: &TestContext) -> Resul
     let template = "Answer in one word.";
     let prompt = create_prompt(ctx, template, &[]).await?;
     let response = prompted(ctx, json!({"id": pid(&prompt)}), "What is the capital of France?").await?;
-    let expected = chat_with_system(ctx, template, "What is the capital of France?").await?;
-    let text = output_text(&response)?;
-    ensure!(text == expected, "answered {text:?}; expected {expected:?}");
+    ensure_answers_like_chat(ctx, &response, rendered(template, "What is the capital of France?"), ANSWER_CAP).await?;
     Ok(())
 }
 
@@ -181,17 +164,7 @@ async fn prompt_version_picks_the_template(ctx: &TestContext) -> Result {
     let used = json!({"id": pid(&first), "version": "1", "variables": {"country": text_variable("France")}});
     let response = prompted(ctx, used, "Go.").await?;
     // The same rendering as the first test: version 1's text.
-    let expected = chat_with_system(
-        ctx,
-        "Answer in one word: what is the capital of France?",
-        "Go.",
-    )
-    .await?;
-    let text = output_text(&response)?;
-    ensure!(
-        text == expected,
-        "answered {text:?}; version 1 rendered answers {expected:?}"
-    );
+    ensure_answers_like_chat(ctx, &response, rendered("Answer in one word: what is the capital of France?", "Go."), ANSWER_CAP).await?;
     Ok(())
 }
 
@@ -230,10 +203,7 @@ async fn prompt_and_instructions_are_both_sent(ctx: &TestContext) -> Result {
         {"role": "system", "content": "Answer in French."},
         user("What is the capital of France?"),
     ]);
-    let chat = json!({"model": ctx.text_model(), "messages": messages, "temperature": 0.0, "max_tokens": ANSWER_CAP});
-    let expected = crate::common::message_text(&ctx.post_ok("/v1/chat/completions", &chat).await?)?;
-    let text = output_text(&response)?;
-    ensure!(text == expected, "answered {text:?}; expected {expected:?}");
+    ensure_answers_like_chat(ctx, &response, messages, ANSWER_CAP).await?;
     ensure!(
         response["instructions"] == "Answer in French.",
         "instructions echoed as {}",

@@ -3,7 +3,7 @@
 
 use harness::prelude::*;
 
-use super::support::{create, output_text, request};
+use super::support::{create, ensure_framed, output_text, request};
 use crate::common::chunks;
 
 const QUESTION: &str = "What is the capital of France?";
@@ -28,33 +28,7 @@ fn deltas(events: &[Value]) -> String {
 
 #[harness::test(text_model, marks(responses, streaming))]
 async fn stream_runs_from_created_to_completed_in_sequence(ctx: &TestContext) -> Result {
-    let events = stream(ctx).await?;
-    let types: Vec<&str> = events.iter().filter_map(|e| e["type"].as_str()).collect();
-    ensure!(types.len() == events.len(), "events without a type");
-    ensure!(
-        types.first() == Some(&"response.created"),
-        "the stream starts with {:?}",
-        types.first()
-    );
-    ensure!(
-        types.last() == Some(&"response.completed"),
-        "the stream ends with {:?}",
-        types.last()
-    );
-    for (i, event) in events.iter().enumerate() {
-        ensure!(
-            event["sequence_number"] == i,
-            "event {i} ({}) has sequence_number {}",
-            types[i],
-            event["sequence_number"]
-        );
-    }
-    let id = &events[0]["response"]["id"];
-    ensure!(
-        events.last().is_some_and(|e| e["response"]["id"] == *id),
-        "created and completed name different responses"
-    );
-    Ok(())
+    ensure_framed(&stream(ctx).await?, "response.completed")
 }
 
 #[harness::test(text_model, marks(responses, streaming))]

@@ -66,6 +66,25 @@ pub async fn chat_text(ctx: &TestContext, messages: Value) -> Result<String> {
     crate::common::message_text(&ctx.post_ok("/v1/chat/completions", &body).await?)
 }
 
+/// Checks that `response` says what a chat completion over `messages`
+/// (greedy, capped at `cap` tokens) says: the stack turns a response into
+/// chat calls, so a response over the same turns must answer the same.
+pub async fn ensure_answers_like_chat(
+    ctx: &TestContext,
+    response: &Value,
+    messages: Value,
+    cap: u64,
+) -> Result<()> {
+    let body = json!({"model": ctx.text_model(), "messages": messages, "temperature": 0.0, "max_tokens": cap});
+    let expected = crate::common::message_text(&ctx.post_ok("/v1/chat/completions", &body).await?)?;
+    let text = output_text(response)?;
+    ensure!(
+        text == expected,
+        "answered {text:?}; chat over {messages} answers {expected:?}"
+    );
+    Ok(())
+}
+
 /// A cap on the answer's length, for tests that do not read the answer:
 /// `max_tokens` is not a Responses field, but llama-stack 0.7.3 passes
 /// unknown body fields to the model call, where it caps the answer

@@ -52,15 +52,44 @@ fn called(response: &Value, name: &str) -> Result<Value> {
     Ok(call.clone())
 }
 
-async fn weather_call(ctx: &TestContext, mcp: &McpServer) -> Result<Value> {
-    let body = call_request(
+/// Creates the response `body` asks for, which must call `name` and stop:
+/// the response and its call.
+async fn run_call(ctx: &TestContext, body: &Value, name: &str) -> Result<(Value, Value)> {
+    let response = create_raw(ctx, body).await?;
+    let call = called(&response, name)?;
+    Ok((response, call))
+}
+
+/// A request that must call `add` on `tool`.
+fn add_request(ctx: &TestContext, tool: Value) -> Value {
+    call_request(ctx, "Add 2 and 40.", tool, "add", json!({}))
+}
+
+/// A request that must call `get_weather` on the open mount.
+fn weather_request(ctx: &TestContext, mcp: &McpServer) -> Value {
+    call_request(
         ctx,
         "What is the weather in Paris?",
         mcp.tool(json!({})),
         "get_weather",
         json!({}),
+    )
+}
+
+async fn weather_call(ctx: &TestContext, mcp: &McpServer) -> Result<Value> {
+    create_raw(ctx, &weather_request(ctx, mcp)).await
+}
+
+/// The call of `always_fails`.
+async fn failing_call(ctx: &TestContext, mcp: &McpServer) -> Result<Value> {
+    let body = call_request(
+        ctx,
+        "Run the failing tool.",
+        mcp.tool(json!({})),
+        "always_fails",
+        json!({}),
     );
-    create_raw(ctx, &body).await
+    Ok(run_call(ctx, &body, "always_fails").await?.1)
 }
 
 #[harness::test(text_model, marks(responses, tools, mcp))]
@@ -122,8 +151,8 @@ async fn mcp_call_runs_the_tool_on_the_server(ctx: &TestContext) -> Result {
 #[harness::test(text_model, marks(responses, tools, mcp))]
 async fn mcp_add_answers_the_sum_of_its_arguments(ctx: &TestContext) -> Result {
     let mcp = mcp_server(ctx).await?;
-    let body = call_request(ctx, "Add 2 and 40.", mcp.tool(json!({})), "add", json!({}));
-    let call = called(&create_raw(ctx, &body).await?, "add")?;
+    let body = add_request(ctx, mcp.tool(json!({})));
+    let (_, call) = run_call(ctx, &body, "add").await?;
     let args = arguments(&call)?;
     let (a, b) = (
         args["a"].as_f64().context("no number a")?,
@@ -160,14 +189,7 @@ async fn mcp_call_is_stored_with_its_response(ctx: &TestContext) -> Result {
 #[harness::test(text_model, marks(responses, tools, mcp))]
 async fn failing_mcp_tool_is_a_call_with_an_error(ctx: &TestContext) -> Result {
     let mcp = mcp_server(ctx).await?;
-    let body = call_request(
-        ctx,
-        "Run the failing tool.",
-        mcp.tool(json!({})),
-        "always_fails",
-        json!({}),
-    );
-    let call = called(&create_raw(ctx, &body).await?, "always_fails")?;
+    let call = failing_call(ctx, &mcp).await?;
     ensure!(
         call["error"].as_str().is_some_and(|e| !e.is_empty()),
         "a failed call without an error: {call}"
@@ -186,14 +208,7 @@ async fn failing_mcp_tool_is_a_call_with_an_error(ctx: &TestContext) -> Result {
 )]
 async fn failing_mcp_tool_error_quotes_the_tool(ctx: &TestContext) -> Result {
     let mcp = mcp_server(ctx).await?;
-    let body = call_request(
-        ctx,
-        "Run the failing tool.",
-        mcp.tool(json!({})),
-        "always_fails",
-        json!({}),
-    );
-    let call = called(&create_raw(ctx, &body).await?, "always_fails")?;
+    let call = failing_call(ctx, &mcp).await?;
     let error = call["error"].as_str().unwrap_or_default();
     ensure!(
         error.contains("always_fails failed, as it always does"),
@@ -206,9 +221,8 @@ async fn failing_mcp_tool_error_quotes_the_tool(ctx: &TestContext) -> Result {
 async fn allowed_tools_narrow_the_listing(ctx: &TestContext) -> Result {
     let mcp = mcp_server(ctx).await?;
     let tool = mcp.tool(json!({"allowed_tools": ["add"]}));
-    let body = call_request(ctx, "Add 2 and 40.", tool, "add", json!({}));
-    let response = create_raw(ctx, &body).await?;
-    called(&response, "add")?;
+    let body = add_request(ctx, tool);
+    let (response, _) = run_call(ctx, &body, "add").await?;
     let listed: Vec<&Value> = only_item(&response, "mcp_list_tools")?["tools"]
         .as_array()
         .context("no tools listed")?
@@ -233,7 +247,7 @@ async fn mcp_tool_choice_by_server_label_forces_the_tool(ctx: &TestContext) -> R
         "Add 2 and 40.",
         json!({"tools": [mcp.tool(json!({}))], "tool_choice": choice, "max_infer_iters": 1}),
     );
-    called(&create_raw(ctx, &body).await?, "add")?;
+    run_call(ctx, &body, "add").await?;
     Ok(())
 }
 
@@ -247,8 +261,7 @@ async fn max_tool_calls_still_lets_the_first_call_run(ctx: &TestContext) -> Resu
         "add",
         json!({"max_tool_calls": 1}),
     );
-    let response = create_raw(ctx, &body).await?;
-    let call = called(&response, "add")?;
+    let (response, call) = run_call(ctx, &body, "add").await?;
     ensure!(call["error"].is_null(), "the first call was refused: {call}");
     ensure!(
         response["max_tool_calls"] == 1,
@@ -360,13 +373,7 @@ async fn denied_call_does_not_run(ctx: &TestContext) -> Result {
 #[harness::test(text_model, marks(responses, tools, mcp, streaming))]
 async fn streamed_mcp_call_events_come_in_order(ctx: &TestContext) -> Result {
     let mcp = mcp_server(ctx).await?;
-    let body = call_request(
-        ctx,
-        "What is the weather in Paris?",
-        mcp.tool(json!({})),
-        "get_weather",
-        json!({}),
-    );
+    let body = weather_request(ctx, &mcp);
     let events = stream_events(ctx, &body).await?;
     let types = event_types(&events);
     ensure!(
@@ -417,13 +424,7 @@ async fn streamed_mcp_call_events_come_in_order(ctx: &TestContext) -> Result {
 )]
 async fn streamed_mcp_events_are_numbered_in_sequence(ctx: &TestContext) -> Result {
     let mcp = mcp_server(ctx).await?;
-    let body = call_request(
-        ctx,
-        "What is the weather in Paris?",
-        mcp.tool(json!({})),
-        "get_weather",
-        json!({}),
-    );
+    let body = weather_request(ctx, &mcp);
     ensure_framed(&stream_events(ctx, &body).await?, "response.incomplete")
 }
 
@@ -431,8 +432,8 @@ async fn streamed_mcp_events_are_numbered_in_sequence(ctx: &TestContext) -> Resu
 async fn protected_server_is_used_with_its_token(ctx: &TestContext) -> Result {
     let mcp = mcp_server(ctx).await?;
     let tool = mcp.protected_tool(json!({"authorization": mcp.token}));
-    let body = call_request(ctx, "Add 2 and 40.", tool, "add", json!({}));
-    let call = called(&create_raw(ctx, &body).await?, "add")?;
+    let body = add_request(ctx, tool);
+    let (_, call) = run_call(ctx, &body, "add").await?;
     ensure!(call["error"].is_null(), "the call failed: {call}");
     Ok(())
 }
@@ -442,7 +443,7 @@ async fn token_and_headers_reach_the_server(ctx: &TestContext) -> Result {
     let mcp = mcp_server(ctx).await?;
     let tool = mcp.protected_tool(json!({"authorization": mcp.token, "headers": {"X-Tenant": "t1"}}));
     let body = call_request(ctx, "Which headers did you see?", tool, "seen_headers", json!({}));
-    let call = called(&create_raw(ctx, &body).await?, "seen_headers")?;
+    let (_, call) = run_call(ctx, &body, "seen_headers").await?;
     // The server reports the scheme, never the token.
     ensure!(
         call["output"] == "authorization=Bearer x-tenant=t1",
@@ -456,7 +457,7 @@ async fn token_and_headers_reach_the_server(ctx: &TestContext) -> Result {
 async fn token_is_never_echoed_or_stored(ctx: &TestContext) -> Result {
     let mcp = mcp_server(ctx).await?;
     let tool = mcp.protected_tool(json!({"authorization": mcp.token}));
-    let body = call_request(ctx, "Add 2 and 40.", tool, "add", json!({}));
+    let body = add_request(ctx, tool);
     let response = create_raw(ctx, &body).await?;
     let stored = ctx
         .get(&format!("/v1/responses/{}", id(&response)?))
@@ -477,7 +478,7 @@ async fn token_is_never_echoed_or_stored(ctx: &TestContext) -> Result {
 #[harness::test(text_model, marks(responses, tools, mcp, auth, errors))]
 async fn protected_server_without_a_token_is_a_401(ctx: &TestContext) -> Result {
     let mcp = mcp_server(ctx).await?;
-    let body = call_request(ctx, "Add 2 and 40.", mcp.protected_tool(json!({})), "add", json!({}));
+    let body = add_request(ctx, mcp.protected_tool(json!({})));
     ctx.post("/v1/responses", &body)
         .await?
         .expect_error(401, &["401 Unauthorized", &mcp.protected])
@@ -487,7 +488,7 @@ async fn protected_server_without_a_token_is_a_401(ctx: &TestContext) -> Result 
 async fn protected_server_with_a_wrong_token_is_a_401(ctx: &TestContext) -> Result {
     let mcp = mcp_server(ctx).await?;
     let tool = mcp.protected_tool(json!({"authorization": "mcptoken-wrong"}));
-    let body = call_request(ctx, "Add 2 and 40.", tool, "add", json!({}));
+    let body = add_request(ctx, tool);
     ctx.post("/v1/responses", &body)
         .await?
         .expect_error(401, &["401 Unauthorized"])
@@ -498,7 +499,7 @@ async fn authorization_in_headers_is_a_400_pointing_at_the_field(ctx: &TestConte
     let mcp = mcp_server(ctx).await?;
     let bearer = format!("Bearer {}", mcp.token);
     let tool = mcp.protected_tool(json!({"headers": {"Authorization": bearer}}));
-    let body = call_request(ctx, "Add 2 and 40.", tool, "add", json!({}));
+    let body = add_request(ctx, tool);
     let answer = ctx.post("/v1/responses", &body).await?;
     ensure!(
         !answer.text.contains(&mcp.token),
@@ -520,7 +521,7 @@ async fn authorization_in_headers_is_a_400_pointing_at_the_field(ctx: &TestConte
 )]
 async fn streamed_401_from_the_server_fails_the_response(ctx: &TestContext) -> Result {
     let mcp = mcp_server(ctx).await?;
-    let body = call_request(ctx, "Add 2 and 40.", mcp.protected_tool(json!({})), "add", json!({}));
+    let body = add_request(ctx, mcp.protected_tool(json!({})));
     let mut body = body;
     body["stream"] = json!(true);
     let events = ctx.post_stream("/v1/responses", &body).await?;
@@ -539,7 +540,7 @@ async fn unreachable_server_is_a_502_naming_it(ctx: &TestContext) -> Result {
     // Port 9 (discard) on loopback: nothing listens there.
     let url = "http://127.0.0.1:9/mcp";
     let tool = json!({"type": "mcp", "server_label": LABEL, "server_url": url});
-    let body = call_request(ctx, "Add 2 and 40.", tool, "add", json!({}));
+    let body = add_request(ctx, tool);
     ctx.post("/v1/responses", &body)
         .await?
         .expect_error(502, &["Failed to connect to MCP server", url])
@@ -558,7 +559,7 @@ async fn server_answering_404_is_a_502_naming_it(ctx: &TestContext) -> Result {
     let mcp = mcp_server(ctx).await?;
     let url = mcp.open.replace("/mcp", "/no-such-mount");
     let tool = mcp.tool(json!({"server_url": url}));
-    let body = call_request(ctx, "Add 2 and 40.", tool, "add", json!({}));
+    let body = add_request(ctx, tool);
     ctx.post("/v1/responses", &body)
         .await?
         .expect_error(502, &[&url])
@@ -634,6 +635,6 @@ async fn second_turn_after_an_mcp_call_calls_again(ctx: &TestContext) -> Result 
         "get_weather",
         json!({"previous_response_id": id(&first)?}),
     );
-    called(&create_raw(ctx, &body).await?, "get_weather")?;
+    run_call(ctx, &body, "get_weather").await?;
     Ok(())
 }

@@ -337,21 +337,9 @@ mod tests {
     use serde_json::{Value, json};
 
     use super::*;
+    use crate::testing::http_client as client;
 
     const TOKEN: &str = "mcptoken-0123456789abcdef0123456789abcdef";
-
-    /// One client for every test (building one costs ~30 ms); no pooled
-    /// connection outlives a test's runtime.
-    fn client() -> reqwest::Client {
-        static CLIENT: std::sync::LazyLock<reqwest::Client> = std::sync::LazyLock::new(|| {
-            reqwest::Client::builder()
-                .no_proxy()
-                .pool_max_idle_per_host(0)
-                .build()
-                .unwrap()
-        });
-        CLIENT.clone()
-    }
 
     /// One JSON-RPC call as the stack's client makes it (stateless: no
     /// session, so no `initialize` is needed first); status and body.

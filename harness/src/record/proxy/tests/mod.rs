@@ -29,21 +29,9 @@ use super::failures::{FailureContext, TestFailures};
 use super::server::{Proxy, ProxyOptions, Upstream, start};
 use crate::record::mode::InferenceMode;
 use crate::record::store::{Rules, list_files, read_recording};
+use crate::testing::http_client as client;
 
 const SECRET: &str = "sk-test-secret-123";
-
-/// One client for every test: building one costs ~30 ms. No pooling, since
-/// each test has its own runtime and a pooled connection would outlive it.
-fn client() -> reqwest::Client {
-    static CLIENT: std::sync::LazyLock<reqwest::Client> = std::sync::LazyLock::new(|| {
-        reqwest::Client::builder()
-            .no_proxy()
-            .pool_max_idle_per_host(0)
-            .build()
-            .unwrap()
-    });
-    CLIENT.clone()
-}
 
 /// A fake OpenAI-compatible server: counts requests, echoes the prompt,
 /// streams three chunks and `[DONE]` when asked to stream (cut into
