@@ -47,12 +47,45 @@ async fn update_prompt(ctx: &TestContext, prompt: &Value, text: &str) -> Result<
     Ok(serde_json::from_str(&text)?)
 }
 
+/// Why prompts cannot be listed, updated or deleted when they are kept in
+/// PostgreSQL: the registry finds a prompt's keys by a range scan, which
+/// llama-stack 0.7.3's `kv_postgres` store answers with the keys' namespace
+/// prefix still on, and the lookups and deletes that follow add it again
+/// and miss.
+const PROMPTS_IN_POSTGRES: &str = "llama-stack 0.7.3's kv_postgres store answers key-range scans with the namespace prefix still on the keys, so the prompt registry, which lists, versions and deletes by such scans, finds no prompt";
+
+/// Whether the session keeps the stack's stores in its own PostgreSQL.
+async fn stores_in_postgres(ctx: &TestContext) -> Result<bool> {
+    Ok(ctx.service_address("postgres").await?.is_some())
+}
+
+/// Skips a test that lists, updates or deletes prompts on a session whose
+/// stores are in PostgreSQL; the `prompts_kept_in_postgres_*` xfails cover it.
+async fn needs_prompt_scans(ctx: &TestContext) -> Result<()> {
+    if stores_in_postgres(ctx).await? {
+        return harness::skip(format!(
+            "{PROMPTS_IN_POSTGRES} (see the prompts_kept_in_postgres_* tests)"
+        ));
+    }
+    Ok(())
+}
+
+/// Skips a test everywhere but on a session whose stores are in PostgreSQL.
+async fn only_in_postgres(ctx: &TestContext) -> Result<()> {
+    if !stores_in_postgres(ctx).await? {
+        return harness::skip(
+            "runs where the stack keeps its stores in PostgreSQL: --stack-config=server:ci-tests::run-with-postgres-store.yaml",
+        );
+    }
+    Ok(())
+}
+
 fn text_variable(text: &str) -> Value {
     json!({"type": "input_text", "text": text})
 }
 
-#[harness::test(marks(prompts))]
-async fn created_prompt_reads_back_as_version_1(ctx: &TestContext) -> Result {
+/// Creates a prompt and finds it read back and listed.
+async fn check_created_and_listed(ctx: &TestContext) -> Result {
     let prompt = create_prompt(ctx, TEMPLATE, &["country"]).await?;
     let id = pid(&prompt);
     ensure!(id.starts_with("pmpt_"), "prompt id {id}");
@@ -73,7 +106,25 @@ async fn created_prompt_reads_back_as_version_1(ctx: &TestContext) -> Result {
 }
 
 #[harness::test(marks(prompts))]
-async fn updated_prompt_gets_a_new_version_and_keeps_the_old(ctx: &TestContext) -> Result {
+async fn created_prompt_reads_back_as_version_1(ctx: &TestContext) -> Result {
+    needs_prompt_scans(ctx).await?;
+    check_created_and_listed(ctx).await
+}
+
+#[harness::test(
+    marks(prompts, postgres),
+    xfail(
+        reason = "llama-stack 0.7.3's kv_postgres store answers key-range scans with the namespace prefix still on the keys, so the prompt registry, which lists, versions and deletes by such scans, finds no prompt",
+        contains = "is not listed"
+    )
+)]
+async fn prompts_kept_in_postgres_are_listed(ctx: &TestContext) -> Result {
+    only_in_postgres(ctx).await?;
+    check_created_and_listed(ctx).await
+}
+
+/// Updates a prompt and finds both versions.
+async fn check_updated(ctx: &TestContext) -> Result {
     let first = create_prompt(ctx, TEMPLATE, &["country"]).await?;
     let second = update_prompt(ctx, &first, "Name the capital of {{ country }}.").await?;
     ensure!(second["version"] == 2, "the update is version {}", second["version"]);
@@ -94,6 +145,34 @@ async fn updated_prompt_gets_a_new_version_and_keeps_the_old(ctx: &TestContext) 
     Ok(())
 }
 
+#[harness::test(marks(prompts))]
+async fn updated_prompt_gets_a_new_version_and_keeps_the_old(ctx: &TestContext) -> Result {
+    needs_prompt_scans(ctx).await?;
+    check_updated(ctx).await
+}
+
+#[harness::test(
+    marks(prompts, postgres),
+    xfail(
+        reason = "llama-stack 0.7.3's kv_postgres store answers key-range scans with the namespace prefix still on the keys, so the prompt registry, which lists, versions and deletes by such scans, finds no prompt",
+        contains = "PUT /v1/prompts answered 400 Bad Request"
+    )
+)]
+async fn prompts_kept_in_postgres_can_be_updated(ctx: &TestContext) -> Result {
+    only_in_postgres(ctx).await?;
+    check_updated(ctx).await
+}
+
+/// Deletes a prompt and reads it back.
+async fn check_deleted(ctx: &TestContext) -> Result {
+    let prompt = create_prompt(ctx, TEMPLATE, &["country"]).await?;
+    let id = pid(&prompt);
+    ctx.delete(&format!("/v1/prompts/{id}")).await?.ok()?;
+    ctx.get(&format!("/v1/prompts/{id}"))
+        .await?
+        .expect_error(404, &[&id])
+}
+
 #[harness::test(
     marks(prompts),
     xfail(
@@ -103,12 +182,21 @@ async fn updated_prompt_gets_a_new_version_and_keeps_the_old(ctx: &TestContext) 
     )
 )]
 async fn deleted_prompt_is_gone(ctx: &TestContext) -> Result {
-    let prompt = create_prompt(ctx, TEMPLATE, &["country"]).await?;
-    let id = pid(&prompt);
-    ctx.delete(&format!("/v1/prompts/{id}")).await?.ok()?;
-    ctx.get(&format!("/v1/prompts/{id}"))
-        .await?
-        .expect_error(404, &[&id])
+    needs_prompt_scans(ctx).await?;
+    check_deleted(ctx).await
+}
+
+#[harness::test(
+    marks(prompts, postgres),
+    xfail(
+        reason = "llama-stack 0.7.3's kv_postgres store answers key-range scans with the namespace prefix still on the keys, so the prompt registry, which lists, versions and deletes by such scans, finds no prompt",
+        status = 200,
+        contains = "instead of 404"
+    )
+)]
+async fn prompts_kept_in_postgres_can_be_deleted(ctx: &TestContext) -> Result {
+    only_in_postgres(ctx).await?;
+    check_deleted(ctx).await
 }
 
 /// A response with `prompt` (and a capped answer).
@@ -159,6 +247,7 @@ async fn prompt_without_variables_is_sent_as_written(ctx: &TestContext) -> Resul
 
 #[harness::test(text_model, marks(responses, prompts))]
 async fn prompt_version_picks_the_template(ctx: &TestContext) -> Result {
+    needs_prompt_scans(ctx).await?;
     let first = create_prompt(ctx, TEMPLATE, &["country"]).await?;
     update_prompt(ctx, &first, "Name the capital of {{ country }} in one word.").await?;
     let used = json!({"id": pid(&first), "version": "1", "variables": {"country": text_variable("France")}});
