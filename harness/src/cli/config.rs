@@ -19,43 +19,10 @@ use super::setup::{self, Setup};
 use crate::record::InferenceMode;
 use crate::registry::Models;
 use crate::report::{ColorChoice, Format};
-use crate::select::{KeywordError, KeywordExpr, Suite};
-use crate::stack::launcher::LauncherKind;
+use crate::select::{KeywordExpr, Suite};
 
-#[derive(Debug, thiserror::Error, PartialEq)]
-pub(crate) enum ConfigError {
-    #[error("invalid value `{value}` for {option} (from {origin}): expected {expected}")]
-    InvalidValue {
-        option: &'static str,
-        origin: Origin,
-        value: String,
-        expected: &'static str,
-    },
-    #[error("unknown setup `{name}` (from {origin}); known setups: {known}")]
-    UnknownSetup {
-        name: String,
-        origin: Origin,
-        known: String,
-    },
-    #[error("{message} (from {origin})")]
-    Suite { message: String, origin: Origin },
-    #[error("{message} (from {origin})")]
-    Mode { message: String, origin: Origin },
-    #[error(
-        "invalid --env `{entry}` (from {origin}): expected KEY=VALUE with KEY made of letters, digits and `_`"
-    )]
-    BadEnv { entry: String, origin: Origin },
-    #[error("{0}")]
-    Keyword(#[from] KeywordError),
-    #[error("cannot read {path}: {message}")]
-    DefaultsFile { path: String, message: String },
-    #[error("{path}: unknown key `{key}`; known keys: {known}")]
-    DefaultsKey {
-        path: String,
-        key: String,
-        known: String,
-    },
-}
+pub(crate) use super::error::ConfigError;
+use crate::stack::launcher::LauncherKind;
 
 /// How ignored tests are treated (`--ignored`, `--include-ignored`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -353,7 +320,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use crate::cli::defaults::DEFAULTS_FILE;
+    use crate::cli::options::DEFAULTS_FILE;
     use crate::cli::options::every_option;
     use crate::registry::params;
 

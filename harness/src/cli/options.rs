@@ -4,8 +4,6 @@
 
 use std::fmt;
 
-use super::defaults::DEFAULTS_FILE;
-use super::models;
 use crate::registry::Param;
 
 /// One option of ours: its flag, variable and defaults-file key.
@@ -59,8 +57,19 @@ pub(crate) fn every_option() -> impl Iterator<Item = OptionSpec> {
             flag: o.flag,
             env: o.env,
         })
-        .chain(Param::all().map(models::option))
+        .chain(Param::all().map(option))
 }
+
+/// A model parameter's option, from the one table of parameters.
+pub(crate) fn option(param: Param) -> OptionSpec {
+    OptionSpec {
+        flag: param.flag(),
+        env: param.spec().env,
+    }
+}
+
+/// The project defaults file, at the repository root.
+pub(crate) const DEFAULTS_FILE: &str = "stack-harness.toml";
 
 /// Where a value came from, for error messages.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -5,8 +5,8 @@
 
 use std::time::Duration;
 
-use super::config::ConfigError;
 use super::defaults::Defaults;
+use super::error::ConfigError;
 use super::options::{OptionSpec, Origin};
 
 /// Resolves one option through flag → variable → file.
