@@ -84,6 +84,10 @@ pub(crate) struct Running {
     /// Where it listens.
     pub address: Option<String>,
     pub log: Option<PathBuf>,
+    /// The directory its processes run in, when not inside the session
+    /// directory (so `sessions` and the orphan proofs find them).
+    #[serde(default)]
+    pub workdir: Option<PathBuf>,
 }
 
 /// A service that stopped on its own.

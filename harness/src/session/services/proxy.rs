@@ -85,6 +85,7 @@ impl Service for ProxyService {
             pids: Vec::new(),
             address: Some(proxy.control_url()),
             log: None,
+            ..Running::default()
         };
         self.proxy = Some(proxy);
         self.runtime = Some(cx.runtime.clone());

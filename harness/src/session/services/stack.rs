@@ -85,6 +85,7 @@ impl Service for StackService {
             pids: vec![server.pid()],
             address: Some(server.base_url().to_owned()),
             log: Some(server.log_path().to_owned()),
+            ..Running::default()
         };
         self.install = Some(install);
         self.server = Some(server);
