@@ -30,6 +30,8 @@ pub struct TestContext {
     output: Mutex<String>,
     nocapture: bool,
     cleanups: cleanup::Cleanups,
+    /// Which of the session's stack replicas this test talks to.
+    replica: usize,
 }
 
 impl TestContext {
@@ -40,6 +42,7 @@ impl TestContext {
         nocapture: bool,
     ) -> Self {
         TestContext {
+            replica: session.ordinal_for(&id),
             id,
             params,
             session,
@@ -169,7 +172,12 @@ impl TestContext {
     /// The stack's base URL (`http://127.0.0.1:8321`), starting the session's
     /// stack on first use.
     pub async fn base_url(&self) -> anyhow::Result<String> {
-        Ok(self.session.stack().await?.base_url.clone())
+        Ok(self
+            .session
+            .stack()
+            .await?
+            .base_url(self.replica)
+            .to_owned())
     }
 
     /// Where the session's `name` service listens, if it runs one: for
@@ -199,7 +207,7 @@ impl TestContext {
         let provider_data = serde_json::json!({ "__test_id": self.id }).to_string();
         Ok(stack
             .http
-            .request(method, format!("{}{path}", stack.base_url))
+            .request(method, format!("{}{path}", stack.base_url(self.replica)))
             .header("X-LlamaStack-Provider-Data", provider_data))
     }
 
@@ -213,7 +221,7 @@ impl TestContext {
         match builder.send().await {
             Ok(r) => Ok(r),
             Err(e) => {
-                let explained = self.session.explain(&self.id, e).await;
+                let explained = self.session.explain(&self.id, self.replica, e).await;
                 Err(explained.context(format!("{what} failed")))
             }
         }

@@ -34,7 +34,7 @@ mod spec;
 mod start;
 mod supervisor;
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -51,16 +51,24 @@ use files::{Phase, SessionDir};
 /// A stack the tests can talk to.
 #[derive(Debug)]
 pub(crate) struct LiveStack {
-    pub base_url: String,
+    /// One per replica (`--stack-replicas`); a test keeps one for its life.
+    base_urls: Vec<String>,
     pub http: reqwest::Client,
     /// The proxy's control client, when this run's traffic goes through it.
     control: Option<ProxyControl>,
     /// The session directory and whether this process holds a lease on it.
     lease: Option<Lease>,
-    /// The server process, when a supervisor of ours runs it.
+    /// The server processes, when a supervisor of ours runs them.
     process: Option<StackProcess>,
     /// What the supervisor runs beside the stack, as it published them.
     services: Vec<services::Running>,
+}
+
+impl LiveStack {
+    /// The base URL of the replica a test with this ordinal uses.
+    pub(crate) fn base_url(&self, ordinal: usize) -> &str {
+        &self.base_urls[ordinal % self.base_urls.len()]
+    }
 }
 
 #[derive(Debug)]
@@ -75,8 +83,8 @@ struct Lease {
 /// by the supervisor's next look.
 #[derive(Debug)]
 pub(crate) struct StackProcess {
-    /// Changes when the stack is restarted.
-    pid: AtomicU32,
+    /// One per replica; they change when the stack is restarted.
+    pids: Vec<AtomicU32>,
     dir: SessionDir,
 }
 
@@ -117,6 +125,8 @@ pub(crate) struct Session {
     /// Set by whoever first sees the stack dead, with that test's name;
     /// every later test is told.
     died: OnceLock<(StackDied, String)>,
+    /// How many tests were handed a replica so far.
+    handed_out: AtomicUsize,
 }
 
 /// How long a stack that refused a request is watched for dying.
@@ -132,6 +142,7 @@ impl Session {
             settings,
             live: tokio::sync::OnceCell::new(),
             died: OnceLock::new(),
+            handed_out: AtomicUsize::new(0),
         })
     }
 
@@ -159,6 +170,19 @@ impl Session {
             };
             anyhow::Error::new(StackNotStarted { log })
         })
+    }
+
+    /// Which replica a test uses, for its whole life: in turn within a
+    /// process; by the test's name under cargo-nextest, where every test is
+    /// the first of its process.
+    pub(crate) fn ordinal_for(&self, test: &str) -> usize {
+        if self.settings.under_nextest {
+            use std::hash::{Hash as _, Hasher as _};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            test.hash(&mut h);
+            return h.finish() as usize;
+        }
+        self.handed_out.fetch_add(1, Ordering::Relaxed)
     }
 
     fn started(&self) -> Option<&Arc<LiveStack>> {
@@ -210,13 +234,21 @@ impl Session {
         }
         let process = self.started()?.process.as_ref()?;
         let until = Instant::now() + grace;
-        while crate::process::is_running(process.pid.load(Ordering::SeqCst)) {
+        let dead = loop {
+            let dead = process
+                .pids
+                .iter()
+                .map(|pid| pid.load(Ordering::SeqCst))
+                .find(|pid| !crate::process::is_running(*pid));
+            if let Some(pid) = dead {
+                break pid;
+            }
             if Instant::now() >= until {
                 return None;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        let died = death_notice(process).await;
+        };
+        let died = death_notice(process, dead).await;
         let (died, _) = self.died.get_or_init(|| (died, test.to_owned()));
         Some(died.clone())
     }
@@ -233,8 +265,13 @@ impl Session {
     /// Adds what is known about the stack to a failed request: a stack that
     /// died is named with its log tail; one that is up but refused the
     /// request says so, so neither reads as the test's own failure.
-    pub(crate) async fn explain(&self, test: &str, error: reqwest::Error) -> anyhow::Error {
-        let base_url = self.started().map(|l| l.base_url.clone());
+    pub(crate) async fn explain(
+        &self,
+        test: &str,
+        ordinal: usize,
+        error: reqwest::Error,
+    ) -> anyhow::Error {
+        let base_url = self.started().map(|l| l.base_url(ordinal).to_owned());
         if let Some(died) = self.stack_death(test, DYING_GRACE).await {
             return anyhow::Error::new(error).context(died);
         }
@@ -269,7 +306,11 @@ impl Session {
         let process = live.process.as_ref().context(
             "this stack was not started by stack-harness (a URL, or a reused stack), so it cannot be restarted",
         )?;
-        let old = process.pid.load(Ordering::SeqCst);
+        let old: Vec<u32> = process
+            .pids
+            .iter()
+            .map(|p| p.load(Ordering::SeqCst))
+            .collect();
         process.dir.request_restart().with_context(|| {
             format!(
                 "cannot ask the supervisor in {} to restart the stack",
@@ -279,12 +320,17 @@ impl Session {
         let until = Instant::now() + self.settings.health_timeout + Duration::from_secs(60);
         loop {
             if let Some(state) = process.dir.read_state() {
-                match (state.phase, state.stack_pid) {
-                    (Phase::Ready, Some(pid)) if pid != old => {
-                        process.pid.store(pid, Ordering::SeqCst);
+                let new = state.replica_pids();
+                match state.phase {
+                    Phase::Ready
+                        if new.len() == old.len() && new.iter().all(|p| !old.contains(p)) =>
+                    {
+                        for (slot, pid) in process.pids.iter().zip(new) {
+                            slot.store(pid, Ordering::SeqCst);
+                        }
                         return Ok(());
                     }
-                    (Phase::Failed | Phase::Stopped, _) => anyhow::bail!(
+                    Phase::Failed | Phase::Stopped => anyhow::bail!(
                         "the stack did not restart: {}",
                         state
                             .error
@@ -319,7 +365,7 @@ impl Session {
 
 /// How the stack ended, as the supervisor publishes it (exit status and log
 /// tail), or from its log alone if the supervisor has not said in time.
-async fn death_notice(process: &StackProcess) -> StackDied {
+async fn death_notice(process: &StackProcess, pid: u32) -> StackDied {
     let until = Instant::now() + DEATH_NOTICE_WAIT;
     loop {
         if let Some(state) = process.dir.read_state()
@@ -330,10 +376,7 @@ async fn death_notice(process: &StackProcess) -> StackDied {
         }
         if Instant::now() >= until {
             let log = process.dir.path("stack.log");
-            let headline = format!(
-                "the Llama Stack server (pid {}) died",
-                process.pid.load(Ordering::SeqCst)
-            );
+            let headline = format!("the Llama Stack server (pid {pid}) died");
             return StackDied {
                 text: format!(
                     "{headline}; the last lines of `{}`:\n{}",

@@ -29,6 +29,8 @@ pub(crate) struct SessionSettings {
     pub env: Vec<(String, String)>,
     pub keep_server: bool,
     pub health_timeout: Duration,
+    /// `--stack-replicas`.
+    pub replicas: usize,
     pub mode: InferenceMode,
     pub record_dir: PathBuf,
     pub recorder: Recorder,
@@ -56,6 +58,7 @@ impl SessionSettings {
             env: config.env.clone(),
             keep_server: config.keep_server,
             health_timeout: config.health_timeout,
+            replicas: config.stack_replicas,
             mode: config.inference_mode,
             record_dir: config.record_dir.clone(),
             recorder: config.recorder,
@@ -114,7 +117,7 @@ pub(crate) async fn start(s: &SessionSettings) -> Result<LiveStack, SessionError
                 return Err(SessionError::UrlNotHealthy { base });
             }
             Ok(LiveStack {
-                base_url: base,
+                base_urls: vec![base],
                 http,
                 control: None,
                 lease: None,
@@ -179,6 +182,7 @@ fn config_hash(
     h.update(&yaml);
     h.update(&requirements);
     h.update(target.launcher.name().as_bytes());
+    h.update(s.replicas.to_le_bytes());
     for (k, v) in &s.env {
         h.update(format!("\0{k}={v}").as_bytes());
     }
@@ -242,7 +246,7 @@ async fn start_supervised(
                  its model traffic is not recorded or replayed by this run"
             );
             return Ok(LiveStack {
-                base_url: base,
+                base_urls: vec![base],
                 http,
                 control: None,
                 lease: None,
@@ -267,6 +271,7 @@ async fn start_supervised(
         launcher: target.launcher,
         env: s.env.clone(),
         health_timeout_secs: s.health_timeout.as_secs(),
+        replicas: s.replicas,
         mode: s.mode,
         record_dir: s.record_dir.clone(),
         proxy_recorder: s.recorder == Recorder::Proxy,
@@ -302,12 +307,12 @@ async fn connect(
     state: &State,
     started_here: bool,
 ) -> Result<LiveStack, SessionError> {
-    let base_url = state
-        .base_url
-        .clone()
-        .ok_or_else(|| SessionError::NoBaseUrl {
+    let base_urls: Vec<String> = state.replicas.iter().map(|r| r.base_url.clone()).collect();
+    if base_urls.is_empty() {
+        return Err(SessionError::NoBaseUrl {
             dir: dir.dir.clone(),
-        })?;
+        });
+    }
     let control = match &state.proxy_url {
         Some(url) => {
             let control = ProxyControl::with_client(url.clone(), http.clone());
@@ -324,12 +329,12 @@ async fn connect(
         }
         None => None,
     };
-    let process = state.stack_pid.map(|pid| StackProcess {
-        pid: pid.into(),
+    let process = Some(StackProcess {
+        pids: state.replica_pids().into_iter().map(Into::into).collect(),
         dir: dir.clone(),
     });
     Ok(LiveStack {
-        base_url,
+        base_urls,
         http,
         control,
         lease: Some(Lease {

@@ -8,7 +8,7 @@ use std::time::Duration;
 use super::{Context, Exit, Running, Service, ServiceError, StackEnv};
 use crate::process::{Probe, Progress, probe};
 use crate::stack::provision::{StackInstall, ensure_stack};
-use crate::stack::server::{ServerOptions, StackServer};
+use crate::stack::server::{ServerError, ServerOptions, StackServer};
 
 #[derive(Default)]
 pub(crate) struct StackService {
@@ -17,9 +17,29 @@ pub(crate) struct StackService {
     /// It ran before in this session: a start is a restart, which keeps
     /// the state the stack wrote (uploaded files, SQLite stores).
     started_before: bool,
+    /// Which of the session's stacks this is (`--stack-replicas`); each has
+    /// its own port, state and log, and all share the session's services.
+    replica: usize,
+    /// The port it got at its first start, kept across restarts.
+    port: Option<u16>,
 }
 
 impl StackService {
+    pub(crate) fn replica(replica: usize) -> StackService {
+        StackService {
+            replica,
+            ..StackService::default()
+        }
+    }
+
+    /// `name` for the first stack, `name-2`, `name-3`... for the others.
+    fn numbered(&self, name: &str) -> String {
+        match self.replica {
+            0 => name.to_owned(),
+            n => format!("{name}-{}", n + 1),
+        }
+    }
+
     /// The started server's address, pid and installed version.
     pub(crate) fn server(&self) -> Option<&StackServer> {
         self.server.as_ref()
@@ -62,26 +82,35 @@ impl Service for StackService {
             Some(install) => install.clone(),
             None => ensure_stack(&spec.project_root, spec.launcher, cx.progress)?,
         };
+        // The first stack takes the session's port, the others free ones.
+        let port = match (self.port, self.replica) {
+            (Some(port), _) => port,
+            (None, 0) => spec.port,
+            (None, _) => crate::process::free_port().map_err(ServerError::from)?,
+        };
+        self.port = Some(port);
         let mut options = ServerOptions::new(
             &spec.project_root,
             &install.venv.dir.join("bin"),
             &spec.run_yaml,
             &spec.shown,
-            spec.port,
+            port,
         );
         options.launcher = spec.launcher.launcher();
         // The stack gets a clean environment (see `process::spawn`) plus
         // these: the harness's own variables never reach it.
         options.env = env.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-        options.state_dir = cx.session_dir.join("state");
+        options.state_dir = cx.session_dir.join(self.numbered("state"));
         options.keep_state = self.started_before;
-        options.log = cx.session_dir.join("stack.log");
+        options.log = cx
+            .session_dir
+            .join(format!("{}.log", self.numbered("stack")));
         options.tiktoken_cache = Some(install.tiktoken_cache.clone());
         options.deadline = Duration::from_secs(spec.health_timeout_secs);
         let server = StackServer::start(&options, cx.progress)?;
         sql_stores_ready(&server)?;
         let running = Running {
-            name: self.name().to_owned(),
+            name: self.numbered(self.name()),
             pids: vec![server.pid()],
             address: Some(server.base_url().to_owned()),
             log: Some(server.log_path().to_owned()),
@@ -97,7 +126,10 @@ impl Service for StackService {
         let server = self.server.as_mut()?;
         let status = server.exited()?;
         Some(Exit {
-            headline: format!("the Llama Stack server died ({status})"),
+            headline: match self.replica {
+                0 => format!("the Llama Stack server died ({status})"),
+                n => format!("Llama Stack replica {} died ({status})", n + 1),
+            },
             log: Some(server.log_path().to_owned()),
         })
     }
