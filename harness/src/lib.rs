@@ -25,6 +25,7 @@
 mod atomic;
 mod cli;
 mod client;
+mod issuer;
 mod local_model;
 mod process;
 mod python;
