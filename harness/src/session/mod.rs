@@ -34,6 +34,7 @@ mod spec;
 mod start;
 mod supervisor;
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
@@ -44,6 +45,7 @@ pub(crate) use spec::{SUPERVISOR_ENV, SupervisorSpec};
 pub(crate) use start::{SessionSettings, target_dir};
 pub(crate) use supervisor::supervise;
 
+use crate::issuer::{IssuerClient, MintRequest};
 use crate::process::{LOG_TAIL_LINES, log_tail};
 use crate::record::{self, ProxyControl};
 use files::{Phase, SessionDir};
@@ -53,6 +55,8 @@ use files::{Phase, SessionDir};
 pub(crate) struct LiveStack {
     pub base_url: String,
     pub http: reqwest::Client,
+    /// The session's token issuer, when the stack checks tokens against it.
+    pub issuer: Option<IssuerClient>,
     /// The proxy's control client, when this run's traffic goes through it.
     control: Option<ProxyControl>,
     /// The session directory and whether this process holds a lease on it.
@@ -117,7 +121,13 @@ pub(crate) struct Session {
     /// Set by whoever first sees the stack dead, with that test's name;
     /// every later test is told.
     died: OnceLock<(StackDied, String)>,
+    /// Tokens minted for this process's users, with when: one per user,
+    /// not one per request.
+    tokens: tokio::sync::Mutex<HashMap<MintRequest, (String, Instant)>>,
 }
+
+/// A cached token is minted again after this long (it is valid for an hour).
+const TOKEN_REUSE: Duration = Duration::from_secs(15 * 60);
 
 /// How long a stack that refused a request is watched for dying.
 const DYING_GRACE: Duration = Duration::from_secs(1);
@@ -132,6 +142,7 @@ impl Session {
             settings,
             live: tokio::sync::OnceCell::new(),
             died: OnceLock::new(),
+            tokens: tokio::sync::Mutex::new(HashMap::new()),
         })
     }
 
@@ -159,6 +170,37 @@ impl Session {
             };
             anyhow::Error::new(StackNotStarted { log })
         })
+    }
+
+    /// `--stack-config` as the user would type it.
+    pub(crate) fn shown(&self) -> String {
+        self.settings.target.shown()
+    }
+
+    /// A token from the session's issuer (`None`: the session has none);
+    /// `reuse` answers one minted for the same request before, if still
+    /// fresh.
+    pub(crate) async fn token(
+        &self,
+        request: &MintRequest,
+        reuse: bool,
+    ) -> anyhow::Result<Option<String>> {
+        let stack = self.stack().await?;
+        let Some(issuer) = &stack.issuer else {
+            return Ok(None);
+        };
+        let mut tokens = self.tokens.lock().await;
+        if reuse
+            && let Some((token, at)) = tokens.get(request)
+            && at.elapsed() < TOKEN_REUSE
+        {
+            return Ok(Some(token.clone()));
+        }
+        let token = issuer.mint(request).await?;
+        if reuse {
+            tokens.insert(request.clone(), (token.clone(), Instant::now()));
+        }
+        Ok(Some(token))
     }
 
     fn started(&self) -> Option<&Arc<LiveStack>> {
