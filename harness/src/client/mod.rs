@@ -236,7 +236,7 @@ impl TestContext {
     /// Why a test that acts as users cannot run here, and what runs it.
     fn needs_issuer(&self) -> String {
         format!(
-            "acts as users, which needs the session's token issuer, and `{}` has none; \
+            "this test acts as users and needs the session's token issuer, which `{}` does not have; \
              run it with `cargo test --test integration -- --stack-config={AUTH_CONFIG} --exact '{}'`",
             self.session.shown(),
             self.id
