@@ -292,44 +292,50 @@ impl Reader<'_> {
                 );
             }
         }
-        let jwks = f.get("jwks").filter(|n| n.kind != Kind::Null);
-        let introspection = f.get("introspection").filter(|n| n.kind != Kind::Null);
-        let jwks = match (jwks, introspection) {
-            (None, None) => {
-                self.issue(
-                    f.line("type"),
-                    f.path("jwks"),
-                    Problem::Missing {
-                        needed_by: "the `oauth2_token` auth provider (give `jwks: {uri: ...}` or `introspection`)".to_owned(),
-                    },
-                );
-                return None;
+        let needed_by =
+            "the `oauth2_token` auth provider (give `jwks: {uri: ...}` or `introspection`)";
+        let (is_jwks, node) =
+            self.one_of(f, ("jwks", "introspection"), f.line("type"), needed_by)?;
+        let jwks = if is_jwks {
+            Some(self.jwks(node, &f.path("jwks"))?)
+        } else {
+            let i = self.fields(node, &f.path("introspection"), INTROSPECTION_KEYS)?;
+            for key in ["url", "client_id", "client_secret"] {
+                self.required_string(&i, key, "token introspection");
             }
-            (Some(_), Some(_)) => {
-                self.issue(
-                    f.line("introspection"),
-                    f.path("introspection"),
-                    Problem::Exclusive {
-                        other: "jwks".to_owned(),
-                    },
-                );
-                return None;
-            }
-            (Some(jwks), None) => Some(self.jwks(jwks, &f.path("jwks"))?),
-            (None, Some(introspection)) => {
-                let i = self.fields(introspection, &f.path("introspection"), INTROSPECTION_KEYS)?;
-                let needed_by = "token introspection";
-                for key in ["url", "client_id", "client_secret"] {
-                    self.required_string(&i, key, needed_by);
-                }
-                None
-            }
+            None
         };
         Some(OAuth2Token {
             audience,
             issuer,
             jwks,
         })
+    }
+
+    /// Exactly one of the keys `a` and `b`, as the stack's validators want:
+    /// whether it is `a`, and its value. Neither is reported at `line`.
+    fn one_of<'n>(
+        &mut self,
+        f: &Fields<'n>,
+        (a, b): (&str, &str),
+        line: u32,
+        needed_by: &str,
+    ) -> Option<(bool, &'n Node)> {
+        let given = |key: &str| f.get(key).filter(|n| n.kind != Kind::Null);
+        match (given(a), given(b)) {
+            (Some(node), None) => Some((true, node)),
+            (None, Some(node)) => Some((false, node)),
+            (None, None) => {
+                let needed_by = needed_by.to_owned();
+                self.issue(line, f.path(a), Problem::Missing { needed_by });
+                None
+            }
+            (Some(_), Some(_)) => {
+                let other = a.to_owned();
+                self.issue(f.line(b), f.path(b), Problem::Exclusive { other });
+                None
+            }
+        }
     }
 
     fn jwks(&mut self, node: &Node, path: &str) -> Option<Jwks> {
@@ -348,32 +354,12 @@ impl Reader<'_> {
     /// condition one the stack parses. The scope is checked by `scope`.
     fn rule<'n>(&mut self, node: &'n Node, path: &str) -> Option<(bool, &'n Node, bool)> {
         let f = self.fields(node, path, RULE_KEYS)?;
-        let permit = f.get("permit").filter(|n| n.kind != Kind::Null);
-        let forbid = f.get("forbid").filter(|n| n.kind != Kind::Null);
-        let (is_permit, scope) = match (permit, forbid) {
-            (Some(scope), None) => (true, scope),
-            (None, Some(scope)) => (false, scope),
-            (None, None) => {
-                self.issue(
-                    node.line,
-                    join(path, "permit"),
-                    Problem::Missing {
-                        needed_by: "every rule (or `forbid`)".to_owned(),
-                    },
-                );
-                return None;
-            }
-            (Some(_), Some(_)) => {
-                self.issue(
-                    f.line("forbid"),
-                    f.path("forbid"),
-                    Problem::Exclusive {
-                        other: "permit".to_owned(),
-                    },
-                );
-                return None;
-            }
-        };
+        let (is_permit, scope) = self.one_of(
+            &f,
+            ("permit", "forbid"),
+            node.line,
+            "every rule (or `forbid`)",
+        )?;
         let when = f.get("when").filter(|n| n.kind != Kind::Null);
         let unless = f.get("unless").filter(|n| n.kind != Kind::Null);
         if when.is_some() && unless.is_some() {
@@ -674,32 +660,30 @@ mod tests {
         assert_eq!(found, expected);
     }
 
+    /// What a session cannot run in this `auth` block, as shown.
+    fn session_issues(auth: &str) -> Vec<String> {
+        let config = load(auth).expect("the stack runs it");
+        config
+            .session_issues()
+            .iter()
+            .map(|i| i.display_in("run.yaml").to_string())
+            .collect()
+    }
+
     #[test]
     fn what_a_session_cannot_run_is_named() {
         let closed = format!(
             "{ISSUER_AUTH}    route_policy:\n    - permit: {{paths: \"*\"}}\n      when: user with admin in roles\n"
         );
-        let config = load(&closed).expect("the stack runs it");
-        let issues: Vec<String> = config
-            .session_issues()
-            .iter()
-            .map(|i| i.display_in("run.yaml").to_string())
-            .collect();
         assert_eq!(
-            issues,
+            session_issues(&closed),
             [
                 "run.yaml:16: server.auth.route_policy: this route policy answers 403 to `/v1/health` without a token (the stack serves it unauthenticated, so a `when`/`unless` rule never matches it), and the harness waits on `/v1/health` before any test; put an unconditional `- permit: {paths: [\"/v1/health\", \"/v1/version\"]}` first"
             ]
         );
         let suffixed = ISSUER_AUTH.replace("JWKS_URI}", "JWKS_URI}/keys");
-        let config = load(&suffixed).expect("the stack runs it");
-        let issues: Vec<String> = config
-            .session_issues()
-            .iter()
-            .map(|i| i.display_in("run.yaml").to_string())
-            .collect();
         assert_eq!(
-            issues,
+            session_issues(&suffixed),
             [
                 "run.yaml:13: server.auth.provider_config.jwks.uri: must be exactly `${env.STACK_HARNESS_JWKS_URI}`: the session's token issuer hands the stack this value whole, and anything around it points the stack elsewhere"
             ]
