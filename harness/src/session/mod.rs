@@ -123,7 +123,23 @@ pub(crate) struct Session {
     died: OnceLock<(StackDied, String)>,
     /// Tokens minted for this process's users, with when: one per user,
     /// not one per request.
-    tokens: tokio::sync::Mutex<HashMap<MintRequest, (String, Instant)>>,
+    tokens: Tokens,
+}
+
+/// Minted tokens by what was asked, with when; its `Debug` names the users
+/// only, so printing the session never prints a token.
+#[derive(Default)]
+struct Tokens(tokio::sync::Mutex<HashMap<MintRequest, (String, Instant)>>);
+
+impl std::fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let users: Vec<String> = self
+            .0
+            .try_lock()
+            .map(|t| t.keys().map(|r| r.user.clone()).collect())
+            .unwrap_or_default();
+        f.debug_struct("Tokens").field("users", &users).finish()
+    }
 }
 
 /// A cached token is minted again after this long (it is valid for an hour).
@@ -142,7 +158,7 @@ impl Session {
             settings,
             live: tokio::sync::OnceCell::new(),
             died: OnceLock::new(),
-            tokens: tokio::sync::Mutex::new(HashMap::new()),
+            tokens: Tokens::default(),
         })
     }
 
@@ -189,7 +205,7 @@ impl Session {
         let Some(issuer) = &stack.issuer else {
             return Ok(None);
         };
-        let mut tokens = self.tokens.lock().await;
+        let mut tokens = self.tokens.0.lock().await;
         if reuse
             && let Some((token, at)) = tokens.get(request)
             && at.elapsed() < TOKEN_REUSE
@@ -386,5 +402,24 @@ async fn death_notice(process: &StackProcess) -> StackDied {
             };
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn printing_the_token_cache_names_users_not_tokens() {
+        let tokens = Tokens::default();
+        let request = MintRequest {
+            user: "alice".to_owned(),
+            ..MintRequest::default()
+        };
+        tokens
+            .0
+            .blocking_lock()
+            .insert(request, ("eyJ.secret.sig".to_owned(), Instant::now()));
+        assert_eq!(format!("{tokens:?}"), r#"Tokens { users: ["alice"] }"#);
     }
 }
