@@ -3,8 +3,13 @@
 //! rotation accepts a token signed with the new key at once, with no new
 //! fetch, and tokens signed before the rotation stay valid.
 //!
-//! Measured against llama-stack 0.7.3 (pyjwt's PyJWKClient, run.yaml's
-//! `key_recheck_period: 3600`): a key the stack has not fetched is refused
+//! Measured here (llama-stack 0.7.3, run-with-auth.yaml): the rotation
+//! waits 0 ms, the first request with the new key is accepted in about
+//! 40 ms (minting the token included), and the stack fetched the key set
+//! once in all (before the rotation): it knew the key ahead of its use.
+//!
+//! Measured before, against the same stack with a hand-run issuer (pyjwt's
+//! PyJWKClient, `key_recheck_period: 3600`): a key the stack has not fetched is refused
 //! (401 `Invalid JWT token`) until 30.5 s after its last fetch (the client's
 //! 30 s cooldown before it looks an unknown key id up again), or at once
 //! with `key_recheck_period: 5` once the cached set is 5 s old. A removed
@@ -44,6 +49,7 @@ async fn a_token_signed_by_the_rotated_key_is_accepted_at_once(ctx: &TestContext
     let started = std::time::Instant::now();
     ctx.with_token(TokenCase::Valid).get_ok("/v1/providers").await?;
     let took = started.elapsed();
+    ctx.log(format!("the first request with the new key took {took:?}"));
     ensure!(
         took < std::time::Duration::from_secs(5),
         "the first request with the new key took {took:?}"
