@@ -34,6 +34,7 @@ mod spec;
 mod start;
 mod supervisor;
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
@@ -44,6 +45,7 @@ pub(crate) use spec::{SUPERVISOR_ENV, SupervisorSpec};
 pub(crate) use start::{SessionSettings, target_dir};
 pub(crate) use supervisor::supervise;
 
+use crate::issuer::{IssuerClient, MintRequest};
 use crate::process::{LOG_TAIL_LINES, log_tail};
 use crate::record::{self, ProxyControl};
 use files::{Phase, SessionDir};
@@ -54,6 +56,8 @@ pub(crate) struct LiveStack {
     /// One per replica (`--stack-replicas`); a test keeps one for its life.
     base_urls: Vec<String>,
     pub http: reqwest::Client,
+    /// The session's token issuer, when the stack checks tokens against it.
+    pub issuer: Option<IssuerClient>,
     /// The proxy's control client, when this run's traffic goes through it.
     control: Option<ProxyControl>,
     /// The session directory and whether this process holds a lease on it.
@@ -127,7 +131,29 @@ pub(crate) struct Session {
     died: OnceLock<(StackDied, String)>,
     /// How many tests were handed a replica so far.
     handed_out: AtomicUsize,
+    /// Tokens minted for this process's users, with when: one per user,
+    /// not one per request.
+    tokens: Tokens,
 }
+
+/// Minted tokens by what was asked, with when; its `Debug` names the users
+/// only, so printing the session never prints a token.
+#[derive(Default)]
+struct Tokens(tokio::sync::Mutex<HashMap<MintRequest, (String, Instant)>>);
+
+impl std::fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let users: Vec<String> = self
+            .0
+            .try_lock()
+            .map(|t| t.keys().map(|r| r.user.clone()).collect())
+            .unwrap_or_default();
+        f.debug_struct("Tokens").field("users", &users).finish()
+    }
+}
+
+/// A cached token is minted again after this long (it is valid for an hour).
+const TOKEN_REUSE: Duration = Duration::from_secs(15 * 60);
 
 /// How long a stack that refused a request is watched for dying.
 const DYING_GRACE: Duration = Duration::from_secs(1);
@@ -143,6 +169,7 @@ impl Session {
             live: tokio::sync::OnceCell::new(),
             died: OnceLock::new(),
             handed_out: AtomicUsize::new(0),
+            tokens: Tokens::default(),
         })
     }
 
@@ -183,6 +210,37 @@ impl Session {
             return h.finish() as usize;
         }
         self.handed_out.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// `--stack-config` as the user would type it.
+    pub(crate) fn shown(&self) -> String {
+        self.settings.target.shown()
+    }
+
+    /// A token from the session's issuer (`None`: the session has none);
+    /// `reuse` answers one minted for the same request before, if still
+    /// fresh.
+    pub(crate) async fn token(
+        &self,
+        request: &MintRequest,
+        reuse: bool,
+    ) -> anyhow::Result<Option<String>> {
+        let stack = self.stack().await?;
+        let Some(issuer) = &stack.issuer else {
+            return Ok(None);
+        };
+        let mut tokens = self.tokens.0.lock().await;
+        if reuse
+            && let Some((token, at)) = tokens.get(request)
+            && at.elapsed() < TOKEN_REUSE
+        {
+            return Ok(Some(token.clone()));
+        }
+        let token = issuer.mint(request).await?;
+        if reuse {
+            tokens.insert(request.clone(), (token.clone(), Instant::now()));
+        }
+        Ok(Some(token))
     }
 
     fn started(&self) -> Option<&Arc<LiveStack>> {
@@ -387,5 +445,24 @@ async fn death_notice(process: &StackProcess, pid: u32) -> StackDied {
             };
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn printing_the_token_cache_names_users_not_tokens() {
+        let tokens = Tokens::default();
+        let request = MintRequest {
+            user: "alice".to_owned(),
+            ..MintRequest::default()
+        };
+        tokens
+            .0
+            .blocking_lock()
+            .insert(request, ("eyJ.secret.sig".to_owned(), Instant::now()));
+        assert_eq!(format!("{tokens:?}"), r#"Tokens { users: ["alice"] }"#);
     }
 }

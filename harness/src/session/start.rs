@@ -16,6 +16,7 @@ use super::files::{Phase, SessionDir, State};
 use super::spec::{GRACE, NEXTEST_GRACE, SUPERVISOR_ENV, SupervisorSpec};
 use super::{Lease, LiveStack, StackProcess};
 use crate::cli::{Config, Recorder};
+use crate::issuer::IssuerClient;
 use crate::record::{InferenceMode, ProxyControl};
 use crate::stack::provision::Distribution;
 use crate::stack::target::{RunYaml, StackTarget, Supervised};
@@ -123,6 +124,7 @@ pub(crate) async fn start(s: &SessionSettings) -> Result<LiveStack, SessionError
                 lease: None,
                 process: None,
                 services: Vec::new(),
+                issuer: None,
             })
         }
         StackTarget::Supervised(target) => {
@@ -252,6 +254,7 @@ async fn start_supervised(
                 lease: None,
                 process: None,
                 services: Vec::new(),
+                issuer: None,
             });
         }
         return Err(SessionError::PortHeld { port });
@@ -333,9 +336,16 @@ async fn connect(
         pids: state.replica_pids().into_iter().map(Into::into).collect(),
         dir: dir.clone(),
     });
+    let issuer = state
+        .services
+        .iter()
+        .find(|s| s.name == super::services::ISSUER)
+        .and_then(|s| s.address.clone())
+        .map(|url| IssuerClient::new(url, http.clone()));
     Ok(LiveStack {
         base_urls,
         http,
+        issuer,
         control,
         lease: Some(Lease {
             dir: dir.clone(),

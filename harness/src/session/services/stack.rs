@@ -6,8 +6,10 @@
 use std::time::Duration;
 
 use super::{Context, Exit, Running, Service, ServiceError, StackEnv};
-use crate::process::{Probe, Progress, probe};
+use crate::issuer::{IssuerClient, MintRequest};
+use crate::process::Progress;
 use crate::stack::provision::{StackInstall, ensure_stack};
+use crate::stack::run_yaml::JWKS_URI_VAR;
 use crate::stack::server::{ServerError, ServerOptions, StackServer};
 
 #[derive(Default)]
@@ -108,7 +110,8 @@ impl Service for StackService {
         options.tiktoken_cache = Some(install.tiktoken_cache.clone());
         options.deadline = Duration::from_secs(spec.health_timeout_secs);
         let server = StackServer::start(&options, cx.progress)?;
-        sql_stores_ready(&server)?;
+        cx.runtime
+            .block_on(sql_stores_ready(&server, env.get(JWKS_URI_VAR)))?;
         let running = Running {
             name: self.numbered(self.name()),
             pids: vec![server.pid()],
@@ -146,25 +149,49 @@ impl Service for StackService {
 /// healthy before it has created its tables, so the first requests that
 /// touch them fail with "no such table" (500). Looking up a conversation
 /// that cannot exist answers 404 once the tables are there (and 404 too in
-/// a config without conversations).
-fn sql_stores_ready(server: &StackServer) -> Result<(), ServiceError> {
+/// a config without conversations). A stack that checks tokens against the
+/// session's issuer (`jwks_uri`) is asked with one, or it would answer 401
+/// before looking.
+async fn sql_stores_ready(
+    server: &StackServer,
+    jwks_uri: Option<&String>,
+) -> Result<(), ServiceError> {
     let url = format!(
         "{}/v1/conversations/conv_{}",
         server.base_url(),
         "0".repeat(48)
     );
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let not_ready = || ServiceError::StoresNotReady {
+        url: url.clone(),
+        log: server.log_path().to_owned(),
+    };
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .map_err(|_| not_ready())?;
+    let token = match jwks_uri.and_then(|uri| uri.strip_suffix("/jwks")) {
+        Some(issuer) => {
+            let request = MintRequest {
+                user: "stack-harness-probe".to_owned(),
+                ..MintRequest::default()
+            };
+            let client = IssuerClient::new(issuer.to_owned(), http.clone());
+            Some(client.mint(&request).await.map_err(ServiceError::Probe)?)
+        }
+        None => None,
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     loop {
-        match probe(&url, Duration::from_secs(5)) {
-            Probe::Status(500) if std::time::Instant::now() < deadline => {
-                std::thread::sleep(Duration::from_millis(100));
+        let mut probe = http.get(&url).timeout(Duration::from_secs(5));
+        if let Some(token) = &token {
+            probe = probe.bearer_auth(token);
+        }
+        let status = probe.send().await.map(|r| r.status().as_u16());
+        match status {
+            Ok(500) if tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
             }
-            Probe::Status(500) => {
-                return Err(ServiceError::StoresNotReady {
-                    url,
-                    log: server.log_path().to_owned(),
-                });
-            }
+            Ok(500) => return Err(not_ready()),
             _ => return Ok(()),
         }
     }
