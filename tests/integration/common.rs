@@ -156,3 +156,17 @@ pub fn trial_scoped(ctx: &TestContext, prefix: &str) -> String {
         .collect();
     format!("{prefix}-{safe}")
 }
+
+/// Checks that `found` holds `expected`'s value under each of `keys`; `what`
+/// says in a failure what was compared (`vllm retrieved and listed`).
+pub fn same_fields(found: &Value, expected: &Value, keys: &[&str], what: &str) -> Result {
+    for key in keys {
+        ensure!(
+            found[key] == expected[key],
+            "{what}: {key} is {} and {}",
+            found[key],
+            expected[key]
+        );
+    }
+    Ok(())
+}

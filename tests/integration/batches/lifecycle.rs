@@ -6,6 +6,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use harness::prelude::*;
 
+use crate::common::same_fields;
+
 use super::support::{
     CHAT, counts, create, create_body, create_of, failing_line, finished_as, id, jsonl,
     result_lines, upload_input,
@@ -43,14 +45,8 @@ async fn retrieve_gives_the_created_batch(ctx: &TestContext) -> Result {
     let batch = create_of(ctx, &[failing_line(ctx, "a")]).await?;
     let id = id(&batch)?;
     let retrieved = ctx.get_ok(&format!("/v1/batches/{id}")).await?;
-    for key in ["id", "object", "endpoint", "input_file_id", "completion_window", "created_at"] {
-        ensure!(
-            retrieved[key] == batch[key],
-            "{key} is {} on retrieval, {} at creation",
-            retrieved[key],
-            batch[key]
-        );
-    }
+    let keys = ["id", "object", "endpoint", "input_file_id", "completion_window", "created_at"];
+    same_fields(&retrieved, &batch, &keys, "retrieved and created")?;
     finished_as(ctx, id, "completed").await?;
     Ok(())
 }

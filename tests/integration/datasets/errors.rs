@@ -3,9 +3,7 @@
 use harness::prelude::*;
 use serde::Deserialize;
 
-use super::support::{
-    DATASETS, local_csv, qa_rows, register, register_body, register_rows, unique_id,
-};
+use super::support::{DATASETS, local_csv, qa_rows, register_rows, register_uri};
 use crate::common::expect_not_found;
 
 const MISSING: &str = "stack-harness-no-such-dataset";
@@ -76,9 +74,7 @@ async fn appending_without_rows_is_a_400(ctx: &TestContext) -> Result {
 async fn a_file_type_it_cannot_read_is_a_400_naming_it(ctx: &TestContext) -> Result {
     // Registration takes any uri; reading is where the type matters.
     let uri = "/tmp/stack-harness-rows.json";
-    let body = register_body(json!({"type": "uri", "uri": uri}), json!({"dataset_id": unique_id(ctx)}));
-    let dataset = register(ctx, &body).await?;
-    let id = dataset["identifier"].as_str().unwrap_or_default();
+    let id = register_uri(ctx, uri).await?;
     ctx.get(&format!("/v1beta/datasetio/iterrows/{id}"))
         .await?
         .expect_error(400, &["Unsupported file type", uri])
@@ -94,9 +90,7 @@ async fn a_file_type_it_cannot_read_is_a_400_naming_it(ctx: &TestContext) -> Res
 async fn a_missing_csv_file_is_an_error_naming_it(ctx: &TestContext) -> Result {
     // A path that existed: made, then removed.
     let path = local_csv(ctx, "a\n1\n").await?.path().display().to_string();
-    let body = register_body(json!({"type": "uri", "uri": path}), json!({"dataset_id": unique_id(ctx)}));
-    let dataset = register(ctx, &body).await?;
-    let id = dataset["identifier"].as_str().unwrap_or_default();
+    let id = register_uri(ctx, &path).await?;
     let response = ctx.get(&format!("/v1beta/datasetio/iterrows/{id}")).await?;
     expect_not_found(&response, &[&path])
 }

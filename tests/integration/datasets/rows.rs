@@ -4,8 +4,8 @@
 use harness::prelude::*;
 
 use super::support::{
-    all_rows, data_url, iterrows, local_csv, qa_rows, register, register_body, register_rows,
-    scores_csv, scores_rows, unique_id,
+    all_rows, data_url, iterrows, local_csv, qa_rows, register_rows, register_uri, scores_csv,
+    scores_rows,
 };
 
 #[harness::test(marks(datasets))]
@@ -68,48 +68,29 @@ async fn start_index_without_a_limit_skips_the_rows_before_it(ctx: &TestContext)
     Ok(())
 }
 
+/// Checks that the dataset read from `uri` holds `scores_csv`'s rows.
+async fn reads_the_scores(ctx: &TestContext, uri: &str) -> Result {
+    let id = register_uri(ctx, uri).await?;
+    let rows = all_rows(ctx, &id).await?;
+    ensure!(rows == scores_rows(), "rows {rows}");
+    Ok(())
+}
+
 #[harness::test(marks(datasets))]
 async fn a_csv_file_is_read_with_its_numbers_as_numbers(ctx: &TestContext) -> Result {
     let file = local_csv(ctx, &scores_csv()).await?;
-    let path = file.path().display().to_string();
-    let body = register_body(
-        json!({"type": "uri", "uri": path}),
-        json!({"dataset_id": unique_id(ctx)}),
-    );
-    let dataset = register(ctx, &body).await?;
-    let id = dataset["identifier"].as_str().unwrap_or_default();
-    let rows = all_rows(ctx, id).await?;
-    ensure!(rows == scores_rows(), "rows {rows}");
-    Ok(())
+    reads_the_scores(ctx, &file.path().display().to_string()).await
 }
 
 #[harness::test(marks(datasets))]
 async fn a_file_url_reads_as_its_path_does(ctx: &TestContext) -> Result {
     let file = local_csv(ctx, &scores_csv()).await?;
-    let url = format!("file://{}", file.path().display());
-    let body = register_body(
-        json!({"type": "uri", "uri": url}),
-        json!({"dataset_id": unique_id(ctx)}),
-    );
-    let dataset = register(ctx, &body).await?;
-    let id = dataset["identifier"].as_str().unwrap_or_default();
-    let rows = all_rows(ctx, id).await?;
-    ensure!(rows == scores_rows(), "rows {rows}");
-    Ok(())
+    reads_the_scores(ctx, &format!("file://{}", file.path().display())).await
 }
 
 #[harness::test(marks(datasets))]
 async fn a_base64_csv_data_url_is_read(ctx: &TestContext) -> Result {
-    let uri = data_url("text/csv", &scores_csv());
-    let body = register_body(
-        json!({"type": "uri", "uri": uri}),
-        json!({"dataset_id": unique_id(ctx)}),
-    );
-    let dataset = register(ctx, &body).await?;
-    let id = dataset["identifier"].as_str().unwrap_or_default();
-    let rows = all_rows(ctx, id).await?;
-    ensure!(rows == scores_rows(), "rows {rows}");
-    Ok(())
+    reads_the_scores(ctx, &data_url("text/csv", &scores_csv())).await
 }
 
 #[harness::test(marks(datasets))]
@@ -121,15 +102,7 @@ async fn a_percent_encoded_csv_data_url_is_read(ctx: &TestContext) -> Result {
             other => format!("%{other:02X}"),
         })
         .collect();
-    let body = register_body(
-        json!({"type": "uri", "uri": format!("data:text/csv,{encoded}")}),
-        json!({"dataset_id": unique_id(ctx)}),
-    );
-    let dataset = register(ctx, &body).await?;
-    let id = dataset["identifier"].as_str().unwrap_or_default();
-    let rows = all_rows(ctx, id).await?;
-    ensure!(rows == scores_rows(), "rows {rows}");
-    Ok(())
+    reads_the_scores(ctx, &format!("data:text/csv,{encoded}")).await
 }
 
 #[harness::test(marks(datasets))]

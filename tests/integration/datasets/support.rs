@@ -46,6 +46,17 @@ pub async fn register_rows(ctx: &TestContext, rows: Value) -> Result<String> {
     Ok(dataset["identifier"].as_str().unwrap_or_default().to_owned())
 }
 
+/// Registers a dataset read from `uri` under an id unique to this trial;
+/// the id.
+pub async fn register_uri(ctx: &TestContext, uri: &str) -> Result<String> {
+    let body = register_body(
+        json!({"type": "uri", "uri": uri}),
+        json!({"dataset_id": unique_id(ctx)}),
+    );
+    let dataset = register(ctx, &body).await?;
+    Ok(dataset["identifier"].as_str().unwrap_or_default().to_owned())
+}
+
 /// A dataset id for this trial.
 pub fn unique_id(ctx: &TestContext) -> String {
     crate::common::trial_scoped(ctx, "harness-dataset")

@@ -3,25 +3,24 @@
 
 use harness::prelude::*;
 
+/// Checks that `GET /v1alpha/admin/<path>` answers what `GET /v1/<path>`
+/// does.
+async fn admin_answers_as(ctx: &TestContext, path: &str) -> Result {
+    let public = ctx.get_ok(&format!("/v1/{path}")).await?;
+    let admin = ctx.get_ok(&format!("/v1alpha/admin/{path}")).await?;
+    ensure!(admin == public, "admin answers {admin}\nthe public route {public}");
+    Ok(())
+}
+
 #[harness::test(marks(inspect, admin))]
 async fn admin_lists_the_same_providers(ctx: &TestContext) -> Result {
-    let public = ctx.get_ok("/v1/providers").await?;
-    let admin = ctx.get_ok("/v1alpha/admin/providers").await?;
-    ensure!(
-        admin["data"] == public["data"],
-        "the admin list differs from /v1/providers:\n  admin: {}\n public: {}",
-        admin["data"],
-        public["data"]
-    );
-    Ok(())
+    admin_answers_as(ctx, "providers").await
 }
 
 #[harness::test(marks(inspect, admin))]
 async fn admin_inspects_a_provider_as_providers_does(ctx: &TestContext) -> Result {
     for id in ["vllm", "reference", "llama-guard", "basic"] {
-        let public = ctx.get_ok(&format!("/v1/providers/{id}")).await?;
-        let admin = ctx.get_ok(&format!("/v1alpha/admin/providers/{id}")).await?;
-        ensure!(admin == public, "{id}: admin {admin}, public {public}");
+        admin_answers_as(ctx, &format!("providers/{id}")).await?;
     }
     Ok(())
 }
@@ -29,9 +28,7 @@ async fn admin_inspects_a_provider_as_providers_does(ctx: &TestContext) -> Resul
 #[harness::test(marks(inspect, admin))]
 async fn admin_health_and_version_match_the_public_ones(ctx: &TestContext) -> Result {
     for what in ["health", "version"] {
-        let public = ctx.get_ok(&format!("/v1/{what}")).await?;
-        let admin = ctx.get_ok(&format!("/v1alpha/admin/{what}")).await?;
-        ensure!(admin == public, "{what}: admin {admin}, public {public}");
+        admin_answers_as(ctx, what).await?;
     }
     Ok(())
 }
@@ -39,16 +36,7 @@ async fn admin_health_and_version_match_the_public_ones(ctx: &TestContext) -> Re
 #[harness::test(marks(inspect, admin))]
 async fn admin_routes_match_inspect_routes_under_each_filter(ctx: &TestContext) -> Result {
     for query in ["", "?api_filter=v1", "?api_filter=deprecated"] {
-        let public = ctx.get_ok(&format!("/v1/inspect/routes{query}")).await?;
-        let admin = ctx
-            .get_ok(&format!("/v1alpha/admin/inspect/routes{query}"))
-            .await?;
-        ensure!(
-            admin == public,
-            "the routes differ for `{query}`: admin lists {}, inspect {}",
-            admin["data"].as_array().map_or(0, Vec::len),
-            public["data"].as_array().map_or(0, Vec::len)
-        );
+        admin_answers_as(ctx, &format!("inspect/routes{query}")).await?;
     }
     Ok(())
 }

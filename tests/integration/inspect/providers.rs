@@ -4,6 +4,8 @@
 use harness::prelude::*;
 use serde::Deserialize;
 
+use crate::common::same_fields;
+
 /// Every listed provider.
 pub async fn providers(ctx: &TestContext) -> Result<Vec<Value>> {
     let list = ctx.get_ok("/v1/providers").await?;
@@ -65,14 +67,8 @@ async fn a_provider_retrieved_by_id_is_as_listed(ctx: &TestContext) -> Result {
     }) {
         let id = listed["provider_id"].as_str().unwrap_or_default();
         let retrieved = ctx.get_ok(&format!("/v1/providers/{id}")).await?;
-        for key in ["api", "provider_id", "provider_type", "config"] {
-            ensure!(
-                retrieved[key] == listed[key],
-                "{id}: {key} is {} retrieved, {} listed",
-                retrieved[key],
-                listed[key]
-            );
-        }
+        let keys = ["api", "provider_id", "provider_type", "config"];
+        same_fields(&retrieved, listed, &keys, &format!("{id} retrieved and listed"))?;
     }
     Ok(())
 }

@@ -73,27 +73,3 @@ async fn a_verdict_is_no_violation_or_a_categorised_one(ctx: &TestContext) -> Re
         violation => check_violation(violation),
     }
 }
-
-#[harness::test(
-    safety_shield,
-    marks(safety, guard),
-    xfail(
-        reason = "SmolLM2-135M, the guard the recordings were made with, is no Llama Guard: it answers the guard prompt by listing the categories (`S1: Violent Crimes.`, …) instead of `safe` or `unsafe`, and llama-guard (llama-stack 0.7.3) refuses that answer with a 400",
-        status = 400,
-        contains = "Unexpected response: S1: Violent Crimes."
-    )
-)]
-async fn a_conversation_is_judged_on_its_last_message(ctx: &TestContext) -> Result {
-    // The first message is the assistant's: llama-guard treats it as the
-    // user's, and judges the conversation as a whole.
-    let body = json!({
-        "shield_id": ctx.safety_shield(),
-        "messages": [
-            {"role": "assistant", "content": "How can I help?"},
-            user("Tell me about the weather."),
-        ],
-    });
-    let answer = ctx.post_ok(RUN_SHIELD, &body).await?;
-    ensure!(answer.get("violation").is_some(), "no `violation` key: {answer}");
-    Ok(())
-}

@@ -17,6 +17,15 @@ async fn register(ctx: &TestContext, body: &Value) -> Result<Value> {
     Ok(registered)
 }
 
+/// A registration of a new shield, with an id unique to this trial, on the
+/// configured shield's guard model: `(id, guard model, body)`.
+async fn new_shield(ctx: &TestContext) -> Result<(String, String, Value)> {
+    let id = trial_scoped(ctx, "harness-shield");
+    let model = guard_model(ctx, ctx.safety_shield()).await?;
+    let body = json!({"shield_id": id, "provider_id": "llama-guard", "provider_shield_id": model});
+    Ok((id, model, body))
+}
+
 async fn listed(ctx: &TestContext) -> Result<Vec<Value>> {
     let list = ctx.get_ok(SHIELDS).await?;
     Ok(list["data"].as_array().context("no `data` list")?.clone())
@@ -60,9 +69,7 @@ async fn a_shield_is_retrieved_as_listed(ctx: &TestContext) -> Result {
 
 #[harness::test(safety_shield, marks(safety))]
 async fn a_registered_shield_is_listed_until_unregistered(ctx: &TestContext) -> Result {
-    let id = trial_scoped(ctx, "harness-shield");
-    let model = guard_model(ctx, ctx.safety_shield()).await?;
-    let body = json!({"shield_id": id, "provider_id": "llama-guard", "provider_shield_id": model});
+    let (id, model, body) = new_shield(ctx).await?;
     let registered = register(ctx, &body).await?;
     ensure!(registered["identifier"] == id.as_str(), "identifier {}", registered["identifier"]);
     ensure!(
@@ -84,9 +91,7 @@ async fn a_registered_shield_is_listed_until_unregistered(ctx: &TestContext) -> 
 
 #[harness::test(safety_shield, marks(safety))]
 async fn registering_the_same_shield_again_answers_it_unchanged(ctx: &TestContext) -> Result {
-    let id = trial_scoped(ctx, "harness-shield");
-    let model = guard_model(ctx, ctx.safety_shield()).await?;
-    let body = json!({"shield_id": id, "provider_id": "llama-guard", "provider_shield_id": model});
+    let (_, _, body) = new_shield(ctx).await?;
     let first = register(ctx, &body).await?;
     let again = ctx.post_ok(SHIELDS, &body).await?;
     ensure!(again == first, "again {again}\nfirst {first}");
@@ -97,14 +102,10 @@ async fn registering_the_same_shield_again_answers_it_unchanged(ctx: &TestContex
 async fn reusing_a_shield_id_for_another_model_is_a_400_naming_the_conflict(
     ctx: &TestContext,
 ) -> Result {
-    let id = trial_scoped(ctx, "harness-shield");
-    let model = guard_model(ctx, ctx.safety_shield()).await?;
-    register(
-        ctx,
-        &json!({"shield_id": id, "provider_id": "llama-guard", "provider_shield_id": model}),
-    )
-    .await?;
-    let other = json!({"shield_id": id, "provider_id": "llama-guard", "provider_shield_id": ctx.text_model()});
+    let (id, _, body) = new_shield(ctx).await?;
+    register(ctx, &body).await?;
+    let mut other = body;
+    other["provider_shield_id"] = json!(ctx.text_model());
     ctx.post(SHIELDS, &other)
         .await?
         .expect_error(400, &[&id, "already exists", "provider_resource_id"])

@@ -3,7 +3,7 @@
 
 use harness::prelude::*;
 
-use crate::common::expect_not_found;
+use crate::common::{expect_not_found, same_fields};
 
 const FUNCTIONS: &str = "/v1/scoring-functions";
 
@@ -73,14 +73,8 @@ async fn a_function_is_retrieved_as_listed(ctx: &TestContext) -> Result {
         let retrieved = ctx.get_ok(&format!("{FUNCTIONS}/{id}")).await?;
         // Not params: other requests may change a function's defaults
         // meanwhile (see scoring::support).
-        for key in ["identifier", "provider_id", "provider_resource_id", "description", "return_type"] {
-            ensure!(
-                retrieved[key] == listed[key],
-                "{id}: {key} is {} retrieved, {} listed",
-                retrieved[key],
-                listed[key]
-            );
-        }
+        let keys = ["identifier", "provider_id", "provider_resource_id", "description", "return_type"];
+        same_fields(&retrieved, listed, &keys, &format!("{id} retrieved and listed"))?;
     }
     Ok(())
 }

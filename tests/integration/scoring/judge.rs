@@ -32,7 +32,7 @@ fn judged_rows() -> Value {
 /// samples with its own defaults; llama-cpp-python (the local recording
 /// setup) then seeds each request from the one before. A seeded request
 /// first puts it in the same state on every recording run, so re-recording
-/// gives the same judgement.
+/// gives the same judgement, and two same requests the same answer.
 async fn settle_the_model_seed(ctx: &TestContext) -> Result {
     let body = chat_request(ctx, json!([user("Say OK.")]), json!({"max_tokens": 1}));
     ctx.post_ok("/v1/chat/completions", &body).await?;
@@ -91,7 +91,6 @@ async fn the_judge_scores_each_row_from_its_feedback(ctx: &TestContext) -> Resul
 async fn a_registered_judge_function_judges_as_base_with_its_params(
     ctx: &TestContext,
 ) -> Result {
-    settle_the_model_seed(ctx).await?;
     let id = crate::common::trial_scoped(ctx, "harness-judge");
     let registration = json!({
         "scoring_fn_id": id,
@@ -102,10 +101,12 @@ async fn a_registered_judge_function_judges_as_base_with_its_params(
     });
     ctx.post("/v1/scoring-functions", &registration).await?.ok()?;
     ctx.defer_delete(format!("/v1/scoring-functions/{id}"));
+    settle_the_model_seed(ctx).await?;
     // One row: the registered function and base then send the one same
-    // request, which the judge answers once.
+    // request, each from the same seed.
     let rows = json!([row("Paris", "Paris")]);
     let registered = score(ctx, &rows, json!({id.clone(): null})).await?;
+    settle_the_model_seed(ctx).await?;
     let base = score(ctx, &rows, json!({"llm-as-judge::base": judge_params(ctx)})).await?;
     ensure!(
         registered[&id]["score_rows"] == base["llm-as-judge::base"]["score_rows"],
