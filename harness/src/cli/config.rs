@@ -14,48 +14,15 @@ use super::args::{ColorArg, FormatArg, RawArgs};
 use super::defaults::Defaults;
 use super::models;
 use super::options::{Origin, opt};
-use super::resolver::{Resolver, parse_bool, parse_env_entry, parse_secs};
+use super::resolver::{Resolver, parse_bool, parse_env_entry, parse_replicas, parse_secs};
 use super::setup::{self, Setup};
 use crate::record::InferenceMode;
 use crate::registry::Models;
 use crate::report::{ColorChoice, Format};
-use crate::select::{KeywordError, KeywordExpr, Suite};
-use crate::stack::launcher::LauncherKind;
+use crate::select::{KeywordExpr, Suite};
 
-#[derive(Debug, thiserror::Error, PartialEq)]
-pub(crate) enum ConfigError {
-    #[error("invalid value `{value}` for {option} (from {origin}): expected {expected}")]
-    InvalidValue {
-        option: &'static str,
-        origin: Origin,
-        value: String,
-        expected: &'static str,
-    },
-    #[error("unknown setup `{name}` (from {origin}); known setups: {known}")]
-    UnknownSetup {
-        name: String,
-        origin: Origin,
-        known: String,
-    },
-    #[error("{message} (from {origin})")]
-    Suite { message: String, origin: Origin },
-    #[error("{message} (from {origin})")]
-    Mode { message: String, origin: Origin },
-    #[error(
-        "invalid --env `{entry}` (from {origin}): expected KEY=VALUE with KEY made of letters, digits and `_`"
-    )]
-    BadEnv { entry: String, origin: Origin },
-    #[error("{0}")]
-    Keyword(#[from] KeywordError),
-    #[error("cannot read {path}: {message}")]
-    DefaultsFile { path: String, message: String },
-    #[error("{path}: unknown key `{key}`; known keys: {known}")]
-    DefaultsKey {
-        path: String,
-        key: String,
-        known: String,
-    },
-}
+pub(crate) use super::error::ConfigError;
+use crate::stack::launcher::LauncherKind;
 
 /// How ignored tests are treated (`--ignored`, `--include-ignored`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -102,6 +69,8 @@ pub(crate) struct Config {
     pub keep_server: bool,
     pub launcher: LauncherKind,
     pub health_timeout: Duration,
+    /// How many stack servers the tests are spread over.
+    pub stack_replicas: usize,
     pub inference_mode: InferenceMode,
     pub record_dir: PathBuf,
     pub recorder: Recorder,
@@ -130,6 +99,7 @@ struct SessionOptions {
     keep_server: bool,
     launcher: LauncherKind,
     health_timeout: Duration,
+    stack_replicas: usize,
     inference_mode: InferenceMode,
     record_dir: PathBuf,
     recorder: Recorder,
@@ -172,6 +142,7 @@ impl Config {
             keep_server: session.keep_server,
             launcher: session.launcher,
             health_timeout: session.health_timeout,
+            stack_replicas: session.stack_replicas,
             inference_mode: session.inference_mode,
             record_dir: session.record_dir,
             recorder: session.recorder,
@@ -255,6 +226,10 @@ fn resolve_session(
         None => Duration::from_secs(180),
         Some((v, origin)) => parse_secs(&opt::HEALTH_TIMEOUT, &v, origin)?,
     };
+    let stack_replicas = match r.get(&opt::STACK_REPLICAS, args.stack_replicas.clone()) {
+        None => 1,
+        Some((v, origin)) => parse_replicas(&opt::STACK_REPLICAS, &v, origin)?,
+    };
     let keep_server = match r.get(
         &opt::KEEP_SERVER,
         args.keep_server.then(|| "true".to_owned()),
@@ -280,6 +255,7 @@ fn resolve_session(
         keep_server,
         launcher,
         health_timeout,
+        stack_replicas,
         inference_mode,
         record_dir,
         recorder,
@@ -353,7 +329,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use crate::cli::defaults::DEFAULTS_FILE;
+    use crate::cli::options::DEFAULTS_FILE;
     use crate::cli::options::every_option;
     use crate::registry::params;
 
@@ -457,6 +433,16 @@ mod tests {
 
     #[test]
     fn every_bad_value_gets_the_message_a_user_sees() {
+        assert_eq!(
+            err("--stack-replicas 0", &[], ""),
+            "invalid value `0` for --stack-replicas (from --stack-replicas): expected a whole number from 1 to 8"
+        );
+        assert_eq!(
+            err("", &[("LLAMA_STACK_TEST_STACK_REPLICAS", "nine")], ""),
+            "invalid value `nine` for --stack-replicas (from LLAMA_STACK_TEST_STACK_REPLICAS): expected a whole number from 1 to 8"
+        );
+        assert_eq!(ok("", &[], "stack-replicas = 2").stack_replicas, 2);
+        assert_eq!(ok("", &[], "").stack_replicas, 1);
         assert_eq!(
             err("--env FOO", &[], ""),
             "invalid --env `FOO` (from --env): expected KEY=VALUE with KEY made of letters, digits and `_`"

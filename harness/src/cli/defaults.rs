@@ -5,11 +5,8 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::config::ConfigError;
-use super::options::every_option;
-
-/// The project defaults file, at the repository root.
-pub(crate) const DEFAULTS_FILE: &str = "stack-harness.toml";
+use super::error::ConfigError;
+use super::options::{DEFAULTS_FILE, every_option};
 
 /// The defaults file, parsed: key → value as text (lists for `env`).
 #[derive(Debug, Default)]

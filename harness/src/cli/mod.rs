@@ -8,6 +8,7 @@
 mod args;
 mod config;
 mod defaults;
+mod error;
 mod models;
 mod options;
 mod resolver;

@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 
 use clap::{Arg, ArgMatches, Command};
 
-use super::config::ConfigError;
-use super::options::{OptionSpec, Origin};
+use super::error::ConfigError;
+use super::options::{Origin, option};
 use super::resolver::Resolver;
 use super::setup::Setup;
 use crate::registry::{Kind, Models, PARAMS, Param};
@@ -59,13 +59,6 @@ impl clap::Args for ModelArgs {
 }
 
 /// The option (flag, variable, defaults-file key) that sets `param`.
-pub(crate) fn option(param: Param) -> OptionSpec {
-    OptionSpec {
-        flag: param.flag(),
-        env: param.spec().env,
-    }
-}
-
 /// Every parameter's value through flag → variable → file → setup.
 pub(super) fn resolve(
     args: &ModelArgs,

@@ -4,8 +4,6 @@
 
 use std::fmt;
 
-use super::defaults::DEFAULTS_FILE;
-use super::models;
 use crate::registry::Param;
 
 /// One option of ours: its flag, variable and defaults-file key.
@@ -49,6 +47,7 @@ options! {
     KEEP_SERVER = "--keep-server", "LLAMA_STACK_TEST_KEEP_SERVER", "leave the stack running after the run (true/false)";
     LAUNCHER = "--launcher", "LLAMA_STACK_TEST_LAUNCHER", "llama-stack (default) or ogx";
     HEALTH_TIMEOUT = "--health-timeout", "LLAMA_STACK_TEST_HEALTH_TIMEOUT", "seconds to wait for the stack's health (default 180)";
+    STACK_REPLICAS = "--stack-replicas", "LLAMA_STACK_TEST_STACK_REPLICAS", "stack servers the tests are spread over (default 1)";
 }
 
 /// Every option of ours: [`OPTIONS`] and one per model parameter.
@@ -59,8 +58,19 @@ pub(crate) fn every_option() -> impl Iterator<Item = OptionSpec> {
             flag: o.flag,
             env: o.env,
         })
-        .chain(Param::all().map(models::option))
+        .chain(Param::all().map(option))
 }
+
+/// A model parameter's option, from the one table of parameters.
+pub(crate) fn option(param: Param) -> OptionSpec {
+    OptionSpec {
+        flag: param.flag(),
+        env: param.spec().env,
+    }
+}
+
+/// The project defaults file, at the repository root.
+pub(crate) const DEFAULTS_FILE: &str = "stack-harness.toml";
 
 /// Where a value came from, for error messages.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -5,8 +5,8 @@
 
 use std::time::Duration;
 
-use super::config::ConfigError;
 use super::defaults::Defaults;
+use super::error::ConfigError;
 use super::options::{OptionSpec, Origin};
 
 /// Resolves one option through flag → variable → file.
@@ -65,6 +65,26 @@ pub(super) fn parse_secs(
             origin,
             value: value.to_owned(),
             expected: "a whole number of seconds, at least 1",
+        }),
+    }
+}
+
+/// More stacks than this would only fight over the cores.
+const MAX_REPLICAS: usize = 8;
+
+/// A number of stack replicas, 1 to [`MAX_REPLICAS`].
+pub(super) fn parse_replicas(
+    spec: &OptionSpec,
+    value: &str,
+    origin: Origin,
+) -> Result<usize, ConfigError> {
+    match value.trim().parse::<usize>() {
+        Ok(n) if (1..=MAX_REPLICAS).contains(&n) => Ok(n),
+        _ => Err(ConfigError::InvalidValue {
+            option: spec.flag,
+            origin,
+            value: value.to_owned(),
+            expected: "a whole number from 1 to 8",
         }),
     }
 }

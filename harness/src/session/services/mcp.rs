@@ -317,6 +317,7 @@ impl Service for McpService {
             address: Some(base),
             log: None,
             secret: Some(Secret(token)),
+            ..Running::default()
         })
     }
 

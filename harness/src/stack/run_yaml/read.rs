@@ -19,7 +19,6 @@ use super::error::{Issue, Problem};
 use super::model::*;
 use super::node::{Key, Kind, Node};
 use super::pinned;
-use super::storage::default_storage;
 
 pub(super) struct Reader<'e> {
     pub(super) env: Env<'e>,
@@ -358,10 +357,7 @@ impl<'e> Reader<'e> {
                 Vec::new()
             }
         };
-        let storage = match top.get("storage") {
-            Some(node) => self.storage(node),
-            None => default_storage(self.env),
-        };
+        let storage = self.storage_or_default(top.get("storage"));
         let registered_resources = match top.get("registered_resources") {
             Some(node) => self.resources(node),
             None => RegisteredResources::default(),
@@ -586,7 +582,10 @@ impl<'e> Reader<'e> {
             tls_keyfile: self.optional_string(&f, "tls_keyfile"),
             tls_cafile: self.optional_string(&f, "tls_cafile"),
             workers: self.int_or(&f, "workers", 1),
-            auth: json("auth"),
+            auth: f
+                .get("auth")
+                .filter(|n| n.kind != Kind::Null)
+                .and_then(|n| self.auth(n, "server.auth")),
             quota: json("quota"),
             cors: json("cors"),
         }

@@ -28,6 +28,14 @@ const QUEUED_SQL_REF_KEYS: &[&str] = &[
 ];
 
 impl Reader<'_> {
+    /// `storage` as written, or the stack's default when the file has none.
+    pub(super) fn storage_or_default(&mut self, node: Option<&Node>) -> Storage {
+        match node {
+            Some(node) => self.storage(node),
+            None => default_storage(self.env),
+        }
+    }
+
     pub(super) fn storage(&mut self, node: &Node) -> Storage {
         let Some(fields) = self.fields(node, "storage", STORAGE_KEYS) else {
             return default_storage(self.env);
@@ -248,7 +256,7 @@ impl Reader<'_> {
 
 /// `storage` when the file has none: sqlite under `$SQLITE_STORE_DIR`, else
 /// under the stack's config directory (`_default_backends`).
-pub(super) fn default_storage(env: Env) -> Storage {
+fn default_storage(env: Env) -> Storage {
     let home = || {
         env("HOME")
             .filter(|h| !h.is_empty())
