@@ -61,14 +61,6 @@ async fn unknown_input_item_type_is_a_400(ctx: &TestContext) -> Result {
         .expect_error(400, &["input"])
 }
 
-#[harness::test(text_model, marks(responses, errors))]
-async fn guardrails_without_a_safety_api_are_a_503_saying_so(ctx: &TestContext) -> Result {
-    let body = request(ctx, INPUT, json!({"guardrails": ["llama-guard"]}));
-    ctx.post("/v1/responses", &body)
-        .await?
-        .expect_error(503, &["Safety API", "guardrails"])
-}
-
 #[harness::test(text_model, marks(responses, conversations, errors))]
 async fn malformed_conversation_id_is_a_400_giving_the_format(ctx: &TestContext) -> Result {
     let body = request(ctx, INPUT, json!({"conversation": "conv_nope"}));
