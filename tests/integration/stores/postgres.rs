@@ -128,3 +128,25 @@ async fn every_store_of_the_run_config_is_in_postgres(ctx: &TestContext) -> Resu
     ensure!(registry > 0, "the stack's registry is not in PostgreSQL");
     Ok(())
 }
+
+#[harness::test(marks(postgres, stores, errors))]
+async fn deleted_records_leave_postgres_and_are_404_naming_them(ctx: &TestContext) -> Result {
+    let Some(db) = database(ctx).await? else {
+        return harness::skip(NO_POSTGRES);
+    };
+    let conversation = id_of(&ctx.post_ok("/v1/conversations", &json!({})).await?)?;
+    let file = upload(ctx, "stores-deleted.txt", b"deleted from postgres", "assistants").await?;
+    for (table, id, path) in [
+        ("openai_conversations", &conversation, format!("/v1/conversations/{conversation}")),
+        ("openai_files", &file, format!("/v1/files/{file}")),
+    ] {
+        ensure!(rows(&db, table, "id", id).await? == 1, "{id} is not in PostgreSQL's {table}");
+        ctx.delete(&path).await?.ok()?;
+        ensure!(
+            rows(&db, table, "id", id).await? == 0,
+            "{id} is still in PostgreSQL's {table} after DELETE {path}"
+        );
+        ctx.get(&path).await?.expect_error(404, &[id])?;
+    }
+    Ok(())
+}
