@@ -23,6 +23,7 @@
 //! name that matches nothing; libtest-mimic 0.8 has none of these.
 
 mod atomic;
+mod breaking;
 mod cli;
 mod client;
 mod issuer;
