@@ -22,6 +22,7 @@
 //! deadlines, several positional filters and a hard error for an `--exact`
 //! name that matches nothing; libtest-mimic 0.8 has none of these.
 
+mod api;
 mod atomic;
 mod breaking;
 mod cli;
@@ -88,6 +89,15 @@ pub use tool::tool_main;
 /// stable API.
 #[doc(hidden)]
 pub use stack::run_yaml::compat as __compat;
+
+/// The API conformance gate (`tests/api_conformance`); not a stable API.
+#[doc(hidden)]
+pub mod __api {
+    pub use crate::api::{
+        Against, ApiSpec, BASELINE, Conformance, ConformanceError, Finding, Severity, Side,
+        SpecError, Verdict, diff, shared,
+    };
+}
 
 /// The test binary's `main`: `harness::main(env!("CARGO_MANIFEST_DIR"))`.
 /// `project_root` is where `run-configs/`, `recordings/`, `tests/` and

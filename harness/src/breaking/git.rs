@@ -72,6 +72,17 @@ impl Git {
             .is_ok_and(|answer| answer == "true")
     }
 
+    /// A file as committed at `commit`; `path` is relative to the project
+    /// root. `None` when the commit has no such file.
+    pub(crate) fn read_at(&self, commit: &str, path: &str) -> Result<Option<Vec<u8>>, GitError> {
+        let object = format!("{commit}:./{path}");
+        match self.run(&["cat-file", "-e", &object]) {
+            Err(GitError::Failed { .. }) => Ok(None),
+            Err(e) => Err(e),
+            Ok(_) => self.run(&["cat-file", "blob", &object]).map(Some),
+        }
+    }
+
     /// Messages of the commits in `base..HEAD`, newest first.
     pub(crate) fn commits_since(&self, base: &str) -> Result<Vec<Commit>, GitError> {
         let log = self.run(&["log", "-z", "--format=%h%n%B", &format!("{base}..HEAD")])?;
