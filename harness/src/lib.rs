@@ -106,6 +106,14 @@ pub mod __api {
 /// Exit codes: 0 all passed, 101 a test failed (as libtest), 2 bad input
 /// (flags, `-k`, configuration), 130 interrupted.
 pub fn main(project_root: &str) -> ExitCode {
+    main_with(project_root, &[])
+}
+
+/// [`main`] for a test binary with defaults of its own, over those of
+/// `stack-harness.toml` (a flag or an environment variable still wins);
+/// keys are the defaults file's: `harness::main_with(env!("CARGO_MANIFEST_DIR"),
+/// &[("stack-config", "external")])` runs a binary's tests on its own config.
+pub fn main_with(project_root: &str, defaults: &[(&str, &str)]) -> ExitCode {
     if let Some(spec) = std::env::var_os(session::SUPERVISOR_ENV) {
         return session::supervise(spec);
     }
@@ -122,8 +130,9 @@ pub fn main(project_root: &str) -> ExitCode {
         }
     };
     let root = std::path::PathBuf::from(project_root);
-    let config = cli::Defaults::load(&root).and_then(|defaults| {
-        cli::Config::resolve(args, &|k| std::env::var(k).ok(), &defaults, &root)
+    let config = cli::Defaults::load(&root).and_then(|mut file| {
+        file.overlay(defaults)?;
+        cli::Config::resolve(args, &|k| std::env::var(k).ok(), &file, &root)
     });
     let config = match config {
         Ok(c) => c,

@@ -329,6 +329,46 @@ fn install_with_pip(
     run_logged(&mut install, progress).map_err(fail)
 }
 
+/// Installs `packages` (requirements or local paths) into `target`, a
+/// directory for a `PYTHONPATH` overlay beside the venv `venv` (whose
+/// interpreter they are for), without their dependencies: the venv has
+/// those. With the pinned uv from `.stack/tools`, else with pip.
+pub(crate) fn install_overlay(
+    venv: &Venv,
+    target: &Path,
+    packages: &[String],
+    label: &str,
+    progress: &Progress,
+) -> Result<(), PythonError> {
+    let python = find_python()?;
+    let fail = |failed: Failed| PythonError::Install {
+        label: label.to_owned(),
+        dir: target.to_owned(),
+        command: failed.command,
+        status: failed.status,
+        tail: failed.tail,
+    };
+    let mut install = match find_uv(&venv.dir, &python, progress) {
+        Some(uv) => {
+            let mut c = Command::new(uv);
+            c.args(["pip", "install", "--python"]).arg(&venv.python);
+            uv_env(&mut c);
+            c
+        }
+        None => {
+            let mut c = Command::new(&python.path);
+            c.args(["-m", "pip", "install", "--disable-pip-version-check"]);
+            c
+        }
+    };
+    install
+        .arg("--no-deps")
+        .arg("--target")
+        .arg(target)
+        .args(packages);
+    run_logged(&mut install, progress).map_err(fail)
+}
+
 fn install_error(spec: &VenvSpec<'_>, failed: Failed) -> PythonError {
     PythonError::Install {
         label: spec.label.to_owned(),
