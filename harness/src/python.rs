@@ -22,9 +22,23 @@ use sha2::{Digest, Sha256};
 use crate::process::{LOG_TAIL_LINES, Progress};
 
 mod find;
+pub(crate) mod pinned;
 
 use find::python_version;
 pub(crate) use find::{PYTHON_ENV, Python, find_python};
+
+/// Overrides where provisioned things go (`<project>/.stack` otherwise):
+/// projects, worktrees or CI jobs may share one provisioned stack.
+pub(crate) const STACK_DIR_ENV: &str = "STACK_HARNESS_STACK_DIR";
+
+/// Where the venvs, tools, models and overlays of a project live:
+/// `$STACK_HARNESS_STACK_DIR`, else `<project>/.stack`.
+pub(crate) fn stack_dir(project_root: &Path) -> PathBuf {
+    match std::env::var_os(STACK_DIR_ENV) {
+        Some(dir) if !dir.is_empty() => project_root.join(dir),
+        _ => project_root.join(".stack"),
+    }
+}
 
 /// The uv the harness installs into `.stack/tools` with pip.
 pub(crate) const UV_REQUIREMENT: &str = "uv==0.13.9";

@@ -87,7 +87,7 @@ impl Service for StackService {
             let plan = External::plan(&spec.run_yaml, &config, &home, &spec.project_root);
             let overlay = plan.provision(
                 &install.venv,
-                &spec.project_root.join(".stack").join("overlays"),
+                &crate::python::stack_dir(&spec.project_root).join("overlays"),
                 cx.progress,
             )?;
             self.external = Some((plan, overlay));
