@@ -97,6 +97,21 @@ async fn a_project_of_its_own_runs_its_test_against_a_real_stack(ctx: &TestConte
     Ok(())
 }
 
+/// The crate's README (its page on crates.io) shows this project's test, byte
+/// for byte, so the example a newcomer copies is one that ran here.
+#[harness::test(stack = false, marks(docs))]
+async fn the_crates_readme_quotes_the_project(_ctx: &TestContext) -> Result {
+    let readme = std::fs::read_to_string(Path::new(ROOT).join("harness/README.md"))?;
+    let test = std::fs::read_to_string(
+        Path::new(ROOT).join("tests/outside_project/project/tests/stack/main.rs"),
+    )?;
+    ensure!(
+        readme.contains(&format!("```rust\n// tests/stack/main.rs\n{test}```")),
+        "harness/README.md no longer shows tests/outside_project/project/tests/stack/main.rs as it is"
+    );
+    Ok(())
+}
+
 fn main() -> ExitCode {
     harness::main(ROOT)
 }
