@@ -62,11 +62,28 @@ async fn both_providers_are_listed(ctx: &TestContext) -> Result {
     Ok(())
 }
 
-/// Runs this binary on a broken config (`tests/external/broken/<case>`) and
-/// returns what it printed: the session must fail to start with the
-/// stack's own error, said once, before the tests.
-fn broken(case: &str) -> Result<String> {
-    let run_yaml = format!("{ROOT}/tests/external/broken/{case}/run.yaml");
+/// The broken configs (`tests/external/broken/<case>`), each with what the
+/// stack says about it.
+fn broken_configs() -> Result<Vec<Case>> {
+    let cases = [
+        (
+            "api-module-missing",
+            "No module named 'no_such_glossary_api'",
+        ),
+        ("api-spec-bad-yaml", "while parsing a flow sequence"),
+        ("provider-module-missing", "get_provider_spec not found"),
+    ];
+    Ok(cases
+        .into_iter()
+        .map(|(case, says)| Case::new(case, json!({ "says": says })))
+        .collect())
+}
+
+/// Runs this binary on a broken config: the session must fail to start
+/// with the stack's own error, said once, before the tests.
+#[harness::test(stack = false, marks(external), cases_from = broken_configs)]
+async fn a_broken_spec_is_the_stacks_error_said_once(ctx: &TestContext) -> Result {
+    let run_yaml = format!("{ROOT}/tests/external/broken/{}/run.yaml", ctx.case_id());
     let output = Command::new(std::env::current_exe()?)
         .args([
             &format!("--stack-config={run_yaml}"),
@@ -76,51 +93,22 @@ fn broken(case: &str) -> Result<String> {
         .env_remove("LLAMA_STACK_CONFIG")
         .output()?;
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    ctx.log(&stderr);
     ensure!(
         output.status.code() == Some(101),
-        "the run on `{case}` ended with {} instead of 101 (a failed test):\n{stderr}",
+        "the run ended with {} instead of 101 (a failed test):\n{stderr}",
         output.status
     );
-    let headline: Vec<&str> = stderr
+    let headlines: Vec<&str> = stderr
         .lines()
         .filter(|l| l.starts_with("error: the session did not start"))
         .collect();
+    let says = ctx.case()["says"]
+        .as_str()
+        .context("the case says what to find")?;
     ensure!(
-        headline.len() == 1,
-        "the start-up failure is not said once:\n{stderr}"
-    );
-    Ok(stderr)
-}
-
-#[harness::test(stack = false, marks(external))]
-async fn an_api_module_that_is_missing_is_the_stacks_error(ctx: &TestContext) -> Result {
-    let said = broken("api-module-missing")?;
-    ctx.log(&said);
-    ensure!(
-        said.contains("No module named 'no_such_glossary_api'"),
-        "the stack's error is not shown:\n{said}"
-    );
-    Ok(())
-}
-
-#[harness::test(stack = false, marks(external))]
-async fn an_api_spec_that_is_not_yaml_is_the_stacks_error(ctx: &TestContext) -> Result {
-    let said = broken("api-spec-bad-yaml")?;
-    ctx.log(&said);
-    ensure!(
-        said.contains("while parsing a flow sequence"),
-        "the stack's error is not shown:\n{said}"
-    );
-    Ok(())
-}
-
-#[harness::test(stack = false, marks(external))]
-async fn a_provider_module_that_is_missing_is_the_stacks_error(ctx: &TestContext) -> Result {
-    let said = broken("provider-module-missing")?;
-    ctx.log(&said);
-    ensure!(
-        said.contains("get_provider_spec not found"),
-        "the stack's error is not shown:\n{said}"
+        headlines.len() == 1 && headlines[0].contains(says),
+        "the start-up failure is not said once with the stack's error ({says:?}):\n{stderr}"
     );
     Ok(())
 }

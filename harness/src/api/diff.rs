@@ -13,7 +13,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use oas3::Spec;
-use oas3::spec::{MediaType, ObjectOrReference, Operation, Parameter, PathItem};
+use oas3::spec::{MediaType, ObjectOrReference, Operation, Parameter, PathItem, Schema};
 use serde_json::Value;
 
 use super::schema::{Kind, Part, View, escape, signature, view};
@@ -237,17 +237,8 @@ impl<'a> Differ<'a> {
                             format!("{what} is now required"),
                         );
                     }
-                    if let (Some(os), Some(ns)) = (&q.schema, &p.schema) {
-                        let old_part = Part {
-                            schema: os,
-                            pointer: format!("{old_pointer}/schema"),
-                        };
-                        let new_part = Part {
-                            schema: ns,
-                            pointer: format!("{pointer}/schema"),
-                        };
-                        self.schema(&old_part, &new_part, Flow::Request);
-                    }
+                    let (old, new) = ((&q.schema, old_pointer), (&p.schema, pointer));
+                    self.held(old, new, Flow::Request);
                 }
             }
         }
@@ -323,23 +314,35 @@ impl<'a> Differ<'a> {
                     self.add(Severity::Breaking, Side::Old, pointer.clone(), message);
                 }
                 Some((new_pointer, new_type)) => {
-                    if let (Some(os), Some(ns)) = (&old_type.schema, &new_type.schema) {
-                        let old_part = Part {
-                            schema: os,
-                            pointer: format!("{pointer}/schema"),
-                        };
-                        let new_part = Part {
-                            schema: ns,
-                            pointer: format!("{new_pointer}/schema"),
-                        };
-                        self.schema(&old_part, &new_part, flow);
-                    }
+                    let old = (&old_type.schema, pointer);
+                    self.held(old, (&new_type.schema, new_pointer), flow);
                 }
             }
         }
         for (media, (pointer, _)) in new.iter().filter(|(m, _)| !old.contains_key(*m)) {
             let message = format!("{what} has a new media type `{media}`");
             self.add(Severity::Info, Side::New, pointer.clone(), message);
+        }
+    }
+
+    /// Compares the `schema`s of two parameters or media types, written
+    /// at the pointers given.
+    fn held(
+        &mut self,
+        old: (&'a Option<Schema>, &String),
+        new: (&'a Option<Schema>, &String),
+        flow: Flow,
+    ) {
+        if let ((Some(os), old_at), (Some(ns), new_at)) = (old, new) {
+            let old_part = Part {
+                schema: os,
+                pointer: format!("{old_at}/schema"),
+            };
+            let new_part = Part {
+                schema: ns,
+                pointer: format!("{new_at}/schema"),
+            };
+            self.schema(&old_part, &new_part, flow);
         }
     }
 
@@ -410,11 +413,11 @@ impl<'a> Differ<'a> {
                 }
             }
         }
-        for (j, nv) in news
+        let unmatched = news
             .iter()
             .enumerate()
-            .filter(|(j, _)| !matched_new.contains(j))
-        {
+            .filter(|(j, _)| !matched_new.contains(j));
+        for (_, nv) in unmatched {
             let (severity, message) = match flow {
                 Flow::Request => (
                     Severity::Info,
@@ -425,7 +428,6 @@ impl<'a> Differ<'a> {
                     format!("may now also be the {} form", nv.label()),
                 ),
             };
-            let _ = j;
             touched.push(self.add(severity, Side::New, n.pointer.clone(), message));
         }
     }
@@ -586,83 +588,45 @@ impl<'a> Differ<'a> {
     }
 
     fn fields(&mut self, o: &View<'a>, n: &View<'a>, flow: Flow, touched: &mut Vec<usize>) {
+        use Severity::{Breaking, Info};
         for (name, np) in &n.properties {
             let required = n.required.contains(name);
-            match (o.properties.get(name), flow) {
-                (None, Flow::Request) if required => self.mark(
-                    touched,
-                    Severity::Breaking,
-                    Side::New,
-                    np.pointer.clone(),
-                    format!("new required field `{name}`"),
-                ),
-                (None, Flow::Request) => self.mark(
-                    touched,
-                    Severity::Info,
-                    Side::New,
-                    np.pointer.clone(),
-                    format!("new optional field `{name}`"),
-                ),
-                (None, Flow::Response) => self.mark(
-                    touched,
-                    Severity::Info,
-                    Side::New,
-                    np.pointer.clone(),
-                    format!("new response field `{name}`"),
-                ),
-                (Some(_), Flow::Request) if required && !o.required.contains(name) => {
-                    self.mark(
-                        touched,
-                        Severity::Breaking,
-                        Side::New,
-                        np.pointer.clone(),
-                        format!("field `{name}` is now required"),
-                    );
+            let was_required = o.required.contains(name);
+            let found = match (o.properties.get(name), flow) {
+                (None, Flow::Request) if required => (Breaking, "new required field `{}`"),
+                (None, Flow::Request) => (Info, "new optional field `{}`"),
+                (None, Flow::Response) => (Info, "new response field `{}`"),
+                (Some(_), Flow::Request) if required && !was_required => {
+                    (Breaking, "field `{}` is now required")
                 }
-                (Some(_), Flow::Response) if !required && o.required.contains(name) => {
-                    self.mark(
-                        touched,
-                        Severity::Breaking,
-                        Side::New,
-                        np.pointer.clone(),
-                        format!("response field `{name}` is no longer required"),
-                    );
+                (Some(_), Flow::Response) if !required && was_required => {
+                    (Breaking, "response field `{}` is no longer required")
                 }
-                _ => {}
-            }
+                _ => continue,
+            };
+            let (severity, message) = (found.0, found.1.replace("{}", name));
+            self.mark(touched, severity, Side::New, np.pointer.clone(), message);
         }
         // Required without being a property (an open object's named key).
-        for name in n
+        let named = n
             .required
             .iter()
-            .filter(|r| !n.properties.contains_key(*r) && !o.required.contains(*r))
-        {
-            if flow == Flow::Request {
-                self.mark(
-                    touched,
-                    Severity::Breaking,
-                    Side::New,
-                    format!("{}/required", n.pointer),
-                    format!("new required field `{name}`"),
-                );
-            }
+            .filter(|r| !n.properties.contains_key(*r) && !o.required.contains(*r));
+        for name in named.filter(|_| flow == Flow::Request) {
+            let at = format!("{}/required", n.pointer);
+            let message = format!("new required field `{name}`");
+            self.mark(touched, Breaking, Side::New, at, message);
         }
         for (name, op) in &o.properties {
             match (n.properties.get(name), flow) {
-                (None, Flow::Response) => self.mark(
-                    touched,
-                    Severity::Breaking,
-                    Side::Old,
-                    op.pointer.clone(),
-                    format!("removed response field `{name}`"),
-                ),
-                (None, Flow::Request) => self.mark(
-                    touched,
-                    Severity::Info,
-                    Side::Old,
-                    op.pointer.clone(),
-                    format!("field `{name}` removed"),
-                ),
+                (None, Flow::Response) => {
+                    let message = format!("removed response field `{name}`");
+                    self.mark(touched, Breaking, Side::Old, op.pointer.clone(), message);
+                }
+                (None, Flow::Request) => {
+                    let message = format!("field `{name}` removed");
+                    self.mark(touched, Info, Side::Old, op.pointer.clone(), message);
+                }
                 (Some(np), _) => {
                     self.schema(op, np, flow);
                     let key = (view(self.old, op).pointer, view(self.new, np).pointer, flow);

@@ -129,14 +129,7 @@ impl External {
         if self.packages.is_empty() {
             return Ok(None);
         }
-        let io_err = |action, path: &Path| {
-            let path = path.to_owned();
-            move |source| ProvisionError::Io {
-                action,
-                path,
-                source,
-            }
-        };
+        let io_err = ProvisionError::io;
         let key = self.stamp_key(venv);
         let overlay = overlays.join(&key[..16]);
         if fs::read_to_string(overlay.join(STAMP)).is_ok_and(|s| s == key) {

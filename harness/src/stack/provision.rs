@@ -87,6 +87,18 @@ pub(crate) enum ProvisionError {
     },
 }
 
+impl ProvisionError {
+    /// For `map_err`: an I/O failure doing `action` on `path`.
+    pub(crate) fn io(action: &'static str, path: &Path) -> impl FnOnce(io::Error) -> Self {
+        let path = path.to_owned();
+        move |source| ProvisionError::Io {
+            action,
+            path,
+            source,
+        }
+    }
+}
+
 /// A provisioned stack, ready to run.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct StackInstall {
@@ -191,14 +203,7 @@ fn seed_tiktoken_cache(
     requirements: &'static str,
 ) -> Result<(), ProvisionError> {
     let target = cache.join(CL100K_CACHE_KEY);
-    let io_err = |action, path: &Path| {
-        let path = path.to_owned();
-        move |source| ProvisionError::Io {
-            action,
-            path,
-            source,
-        }
-    };
+    let io_err = ProvisionError::io;
     if let Ok(existing) = fs::read(&target) {
         let actual = hex::encode(Sha256::digest(&existing));
         if actual == CL100K_SHA256 {
