@@ -44,6 +44,8 @@ pub use client::{
 };
 pub use registry::Case;
 pub use reqwest;
+pub use stack::identity::Stack;
+pub use stack::launcher::LauncherKind;
 pub use stack_harness_macros::test;
 
 /// What a test returns: any error fails it, with its context chain.
@@ -52,8 +54,8 @@ pub type Result<T = ()> = anyhow::Result<T>;
 /// Everything a test file needs: `use harness::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        ApiResponse, BytesResponse, Case, Result, StreamEvent, TestContext, UnexpectedStatus, skip,
-        test,
+        ApiResponse, BytesResponse, Case, LauncherKind, Result, StreamEvent, TestContext,
+        UnexpectedStatus, skip, test,
     };
     pub use anyhow::{Context as _, anyhow, bail, ensure};
     pub use serde_json::{Value, json};

@@ -21,6 +21,7 @@ pub use response::{ApiResponse, BytesResponse, StreamEvent};
 
 use crate::registry::{Param, TrialParams, params};
 use crate::session::Session;
+use crate::stack::identity::Stack;
 
 /// What every test receives: `async fn t(ctx: &TestContext) -> harness::Result`.
 pub struct TestContext {
@@ -52,6 +53,19 @@ impl TestContext {
     /// The trial's full name, parameters included; the test id the stack sees.
     pub fn id(&self) -> &str {
         &self.id
+    }
+
+    /// Which stack this run talks to, for a test that states each stack's
+    /// truth where they differ:
+    ///
+    /// ```text
+    /// let valid = match ctx.stack()?.launcher() {
+    ///     LauncherKind::LlamaStack => "'assistants' or 'batch'",
+    ///     LauncherKind::Ogx => "'assistants', 'batch', 'fine-tune', ...",
+    /// };
+    /// ```
+    pub fn stack(&self) -> anyhow::Result<&Stack> {
+        self.session.started_stack()
     }
 
     fn model(&self, param: Param) -> &str {

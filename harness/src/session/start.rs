@@ -17,6 +17,8 @@ use super::spec::{GRACE, NEXTEST_GRACE, SUPERVISOR_ENV, SupervisorSpec};
 use super::{Lease, LiveStack, StackProcess};
 use crate::cli::{Config, Recorder};
 use crate::record::{InferenceMode, ProxyControl};
+use crate::stack::identity::Stack;
+use crate::stack::launcher::LauncherKind;
 use crate::stack::provision::Distribution;
 use crate::stack::target::{RunYaml, StackTarget, Supervised};
 
@@ -26,6 +28,9 @@ pub(crate) struct SessionSettings {
     pub project_root: PathBuf,
     pub target_dir: PathBuf,
     pub target: StackTarget,
+    /// Which project the stack is: the one the harness starts, or what
+    /// `--launcher` says a URL's stack is.
+    pub launcher: LauncherKind,
     pub env: Vec<(String, String)>,
     pub keep_server: bool,
     pub health_timeout: Duration,
@@ -53,6 +58,7 @@ impl SessionSettings {
             project_root: config.project_root.clone(),
             target_dir,
             target,
+            launcher: config.launcher,
             env: config.env.clone(),
             keep_server: config.keep_server,
             health_timeout: config.health_timeout,
@@ -113,7 +119,9 @@ pub(crate) async fn start(s: &SessionSettings) -> Result<LiveStack, SessionError
             if !healthy(&http, &base).await {
                 return Err(SessionError::UrlNotHealthy { base });
             }
+            let version = reported_version(&http, &base).await;
             Ok(LiveStack {
+                stack: Stack::new(s.launcher, version.as_deref()),
                 base_url: base,
                 http,
                 control: None,
@@ -151,6 +159,18 @@ fn private_key() -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
     format!("private-{}-{nanos}", std::process::id())
+}
+
+/// The version a stack we did not start reports (`GET /v1/version`).
+async fn reported_version(http: &reqwest::Client, base: &str) -> Option<String> {
+    let answer = http
+        .get(format!("{base}/v1/version"))
+        .timeout(Duration::from_secs(5))
+        .send()
+        .await
+        .ok()?;
+    let body: serde_json::Value = answer.json().await.ok()?;
+    body["version"].as_str().map(str::to_owned)
 }
 
 async fn healthy(http: &reqwest::Client, base: &str) -> bool {
@@ -241,7 +261,9 @@ async fn start_supervised(
                 "stack-harness: reusing the Llama Stack already on {base}, which stack-harness did not start: \
                  its model traffic is not recorded or replayed by this run"
             );
+            let version = reported_version(&http, &base).await;
             return Ok(LiveStack {
+                stack: Stack::new(s.launcher, version.as_deref()),
                 base_url: base,
                 http,
                 control: None,
@@ -329,6 +351,8 @@ async fn connect(
         dir: dir.clone(),
     });
     Ok(LiveStack {
+        // The installed package's version, which the supervisor read.
+        stack: Stack::new(s.launcher, state.stack_version.as_deref()),
         base_url,
         http,
         control,
