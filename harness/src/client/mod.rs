@@ -64,6 +64,10 @@ impl TestContext {
     ///     LauncherKind::Ogx => "'assistants', 'batch', 'fine-tune', ...",
     /// };
     /// ```
+    ///
+    /// A test that applies to some stacks only says so with
+    /// `only(stacks = "..", reason = "..")` instead, and a known bug of some
+    /// stacks is an `xfail(.., stacks = "..")`.
     pub fn stack(&self) -> anyhow::Result<&Stack> {
         self.session.started_stack()
     }

@@ -247,6 +247,7 @@ pub(crate) mod tests {
             cases: None,
             cases_from: None,
             xfail: None,
+            only: None,
             ignore: None,
             timeout_secs: None,
             needs_stack: true,

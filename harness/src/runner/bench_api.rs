@@ -55,6 +55,7 @@ pub fn synthetic_registered(n: usize) -> Registered {
             cases: None,
             cases_from: None,
             xfail: None,
+            only: None,
             ignore: None,
             timeout_secs: None,
             needs_stack: true,

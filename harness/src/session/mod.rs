@@ -162,6 +162,11 @@ impl Session {
         self.live.get().and_then(|r| r.as_ref().ok())
     }
 
+    /// The stack this run talks to, once the session has started.
+    pub(crate) fn stack_identity(&self) -> Option<&Stack> {
+        self.started().map(|l| &l.stack)
+    }
+
     /// The stack, for a test that asks which it is; the runner started the
     /// session before the tests, so there is nothing to wait for.
     pub(crate) fn started_stack(&self) -> anyhow::Result<&Stack> {
