@@ -320,7 +320,11 @@ impl Session {
     pub(crate) async fn finish(&self, complete: bool) {
         let Some(live) = self.started() else { return };
         if let (true, Some(control)) = (complete, &live.control) {
-            let manifest = self.settings.project_root.join(record::MANIFEST_PATH);
+            let stack = live.stack.to_string();
+            let manifest = self
+                .settings
+                .project_root
+                .join(record::manifest_file(&stack));
             let _ = control.finish_run(&manifest).await;
         }
         if let Some(lease) = &live.lease {

@@ -330,13 +330,20 @@ async fn connect(
         .ok_or_else(|| SessionError::NoBaseUrl {
             dir: dir.dir.clone(),
         })?;
+    // The installed package's version, which the supervisor read.
+    let stack = Stack::new(s.launcher, state.stack_version.as_deref());
     let control = match &state.proxy_url {
         Some(url) => {
             let control = ProxyControl::with_client(url.clone(), http.clone());
             // A new run forgets the previous run's misses and usage; under
             // nextest the processes of one run share them, so none resets.
             control
-                .configure(s.mode, &s.record_dir, !s.under_nextest)
+                .configure(
+                    s.mode,
+                    &s.record_dir,
+                    !s.under_nextest,
+                    Some(stack.to_string()),
+                )
                 .await
                 .map_err(|source| SessionError::Proxy {
                     url: url.clone(),
@@ -351,8 +358,7 @@ async fn connect(
         dir: dir.clone(),
     });
     Ok(LiveStack {
-        // The installed package's version, which the supervisor read.
-        stack: Stack::new(s.launcher, state.stack_version.as_deref()),
+        stack,
         base_url,
         http,
         control,

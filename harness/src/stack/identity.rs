@@ -82,6 +82,17 @@ impl Stack {
         }
     }
 
+    /// Reads a label as [`Stack`]'s `Display` writes it: `ogx 1.5.0`.
+    pub(crate) fn from_label(label: &str) -> Option<Stack> {
+        let (launcher, version) = label.split_once(' ')?;
+        let launcher = LauncherKind::parse(launcher).ok()?;
+        let version = Version::parse(version).filter(|v| v.text == version)?;
+        Some(Stack {
+            launcher,
+            version: Some(version),
+        })
+    }
+
     /// Which project runs the server.
     pub fn launcher(&self) -> LauncherKind {
         self.launcher
@@ -342,5 +353,24 @@ mod tests {
         );
         assert_eq!(ogx("1.5.0").version(), Some("1.5.0"));
         assert_eq!(ogx("1.5.0").launcher(), LauncherKind::Ogx);
+    }
+
+    #[test]
+    fn a_label_reads_back() {
+        for label in ["llama-stack 0.7.3", "ogx 1.5.0", "ogx 1.6.0rc1"] {
+            let stack = Stack::from_label(label).expect(label);
+            assert_eq!(stack.to_string(), label);
+        }
+        for bad in [
+            "",
+            "ogx",
+            "ogx ",
+            "ogx 1.5.0 ",
+            "llama 0.7.3",
+            "ogx one",
+            "ogx (version unknown)",
+        ] {
+            assert_eq!(Stack::from_label(bad), None, "{bad:?}");
+        }
     }
 }
