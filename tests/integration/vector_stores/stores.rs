@@ -68,8 +68,15 @@ async fn attached_file_content_is_its_chunks(ctx: &TestContext) -> Result {
         .iter()
         .filter_map(|c| c["text"].as_str())
         .collect();
+    // OGX 1.5 cleans a file's text before chunking it (its file processor
+    // collapses whitespace and drops the last newline); llama-stack 0.7.3
+    // keeps the text as uploaded.
+    let expected = match ctx.stack()?.launcher() {
+        LauncherKind::LlamaStack => DOCUMENTS[0].1,
+        LauncherKind::Ogx => DOCUMENTS[0].1.trim_end(),
+    };
     ensure!(
-        text == DOCUMENTS[0].1,
+        text == expected,
         "the store holds {text:?} for paris.txt"
     );
     Ok(())
