@@ -64,8 +64,10 @@ pub(crate) async fn execute(
             r.send(e);
         }
     };
+    let stack = session.stack_identity().map(ToString::to_string);
     send(&Event::SuiteStarted {
         test_count: plan.entries.len(),
+        stack: stack.as_deref(),
     });
 
     let permits = Arc::new(Semaphore::new(settings.test_threads));
