@@ -124,7 +124,7 @@ async fn stores_are_listed_until_deleted(ctx: &TestContext) -> Result {
 #[harness::test(
     marks(vector_stores, errors),
     xfail(
-        reason = "llama-stack 0.7.3 answers 400, not 404, for a vector store that does not exist",
+        reason = "llama-stack 0.7.3 (and OGX 1.5) answers 400, not 404, for a vector store that does not exist",
         status = 400,
         contains = "Vector_store 'vs_00000000-0000-0000-0000-000000000000' not found"
     )
