@@ -126,6 +126,54 @@ fn comma_separated(
     Ok(())
 }
 
+/// `(name = value, ..)` after `key`: `part` reads each value, and answers
+/// `false` for a name it does not take, which is then an error naming
+/// `expected`. Without the parentheses the error is `no_parens`, at `key`.
+fn parenthesized_parts(
+    input: ParseStream,
+    key: &Ident,
+    no_parens: String,
+    expected: &str,
+    mut part: impl FnMut(&Ident, ParseStream) -> syn::Result<bool>,
+) -> syn::Result<()> {
+    if !input.peek(syn::token::Paren) {
+        return Err(syn::Error::new(key.span(), no_parens));
+    }
+    let content;
+    parenthesized!(content in input);
+    comma_separated(&content, |name, content| {
+        if part(&name, content)? {
+            Ok(())
+        } else {
+            Err(syn::Error::new(
+                name.span(),
+                format!("unknown `{key}` argument `{name}`; expected {expected}"),
+            ))
+        }
+    })
+}
+
+/// Fills a slot of a parenthesised argument, which may be given once.
+fn once<T>(slot: &mut Option<T>, value: T, name: &Ident) -> syn::Result<()> {
+    if slot.replace(value).is_some() {
+        return Err(twice(name));
+    }
+    Ok(())
+}
+
+/// `status = N`, an HTTP status.
+fn http_status(input: ParseStream) -> syn::Result<LitInt> {
+    input.parse::<Token![=]>()?;
+    let code: LitInt = input.parse()?;
+    if !(100..=599).contains(&code.base10_parse::<u16>().unwrap_or(0)) {
+        return Err(syn::Error::new(
+            code.span(),
+            "`status` is an HTTP status, 100 to 599",
+        ));
+    }
+    Ok(code)
+}
+
 impl Parse for Args {
     fn parse(input: ParseStream) -> syn::Result<Self> {
         let mut args = Args::default();
@@ -219,56 +267,23 @@ fn parse_xfail(input: ParseStream, key: &Ident) -> syn::Result<Xfail> {
             ),
         ));
     }
-    if !input.peek(syn::token::Paren) {
-        return Err(syn::Error::new(
-            key.span(),
-            format!("`xfail` states the failure it expects: {XFAIL_SYNTAX}"),
-        ));
-    }
-    let content;
-    parenthesized!(content in input);
     let (mut reason, mut status, mut contains, mut stacks) = (None, None, None, None);
-    comma_separated(&content, |part, content| {
-        match part.to_string().as_str() {
-            "reason" => {
-                if reason.replace(non_empty(content, &part)?).is_some() {
-                    return Err(twice(&part));
-                }
+    parenthesized_parts(
+        input,
+        key,
+        format!("`xfail` states the failure it expects: {XFAIL_SYNTAX}"),
+        "reason = \"..\", status = N, contains = \"..\", stacks = \"..\"",
+        |part, content| {
+            match part.to_string().as_str() {
+                "reason" => once(&mut reason, non_empty(content, part)?, part)?,
+                "contains" => once(&mut contains, non_empty(content, part)?, part)?,
+                "stacks" => once(&mut stacks, stack_spec(content)?, part)?,
+                "status" => once(&mut status, http_status(content)?, part)?,
+                _ => return Ok(false),
             }
-            "contains" => {
-                if contains.replace(non_empty(content, &part)?).is_some() {
-                    return Err(twice(&part));
-                }
-            }
-            "stacks" => {
-                if stacks.replace(stack_spec(content)?).is_some() {
-                    return Err(twice(&part));
-                }
-            }
-            "status" => {
-                content.parse::<Token![=]>()?;
-                let code: LitInt = content.parse()?;
-                if !(100..=599).contains(&code.base10_parse::<u16>().unwrap_or(0)) {
-                    return Err(syn::Error::new(
-                        code.span(),
-                        "`status` is an HTTP status, 100 to 599",
-                    ));
-                }
-                if status.replace(code).is_some() {
-                    return Err(twice(&part));
-                }
-            }
-            other => {
-                return Err(syn::Error::new(
-                    part.span(),
-                    format!(
-                        "unknown `xfail` argument `{other}`; expected reason = \"..\", status = N, contains = \"..\", stacks = \"..\""
-                    ),
-                ));
-            }
-        }
-        Ok(())
-    })?;
+            Ok(true)
+        },
+    )?;
     let Some(reason) = reason else {
         return Err(syn::Error::new(
             key.span(),
@@ -296,38 +311,21 @@ const ONLY_SYNTAX: &str =
     "only(stacks = \"ogx>=1.5\", reason = \"<what the other stacks do instead>\")";
 
 fn parse_only(input: ParseStream, key: &Ident) -> syn::Result<Only> {
-    if !input.peek(syn::token::Paren) {
-        return Err(syn::Error::new(
-            key.span(),
-            format!("`only` names the stacks and why: {ONLY_SYNTAX}"),
-        ));
-    }
-    let content;
-    parenthesized!(content in input);
     let (mut stacks, mut reason) = (None, None);
-    comma_separated(&content, |part, content| {
-        match part.to_string().as_str() {
-            "stacks" => {
-                if stacks.replace(stack_spec(content)?).is_some() {
-                    return Err(twice(&part));
-                }
+    parenthesized_parts(
+        input,
+        key,
+        format!("`only` names the stacks and why: {ONLY_SYNTAX}"),
+        "stacks = \"..\", reason = \"..\"",
+        |part, content| {
+            match part.to_string().as_str() {
+                "stacks" => once(&mut stacks, stack_spec(content)?, part)?,
+                "reason" => once(&mut reason, non_empty(content, part)?, part)?,
+                _ => return Ok(false),
             }
-            "reason" => {
-                if reason.replace(non_empty(content, &part)?).is_some() {
-                    return Err(twice(&part));
-                }
-            }
-            other => {
-                return Err(syn::Error::new(
-                    part.span(),
-                    format!(
-                        "unknown `only` argument `{other}`; expected stacks = \"..\", reason = \"..\""
-                    ),
-                ));
-            }
-        }
-        Ok(())
-    })?;
+            Ok(true)
+        },
+    )?;
     match (stacks, reason) {
         (Some(stacks), Some(reason)) => Ok(Only {
             key: key.clone(),

@@ -326,12 +326,15 @@ mod tests {
         );
         std::fs::write(&path, &text).unwrap();
 
-        store.add_users(&rec, &["t::b".to_owned()], None).unwrap();
+        // What a replay by `tests` on `stack` does to the file as it is now.
+        let replayed = |tests: &[&str], stack: Option<&str>| {
+            let loaded = store.load("vllm", &rec.hash).unwrap().unwrap();
+            let tests: Vec<String> = tests.iter().map(|t| (*t).to_owned()).collect();
+            store.add_users(&loaded, &tests, stack).unwrap();
+        };
+        replayed(&["t::b"], None);
         assert_eq!(std::fs::read_to_string(&path).unwrap(), text, "nothing new");
-        let loaded = store.load("vllm", &rec.hash).unwrap().unwrap();
-        store
-            .add_users(&loaded, &["t::c".to_owned(), "t::a".to_owned()], None)
-            .unwrap();
+        replayed(&["t::c", "t::a"], None);
         let edited = std::fs::read_to_string(&path).unwrap();
         let field = text.rfind("\n  \"used_by\"").unwrap();
         assert_eq!(edited[..field], text[..field]);
@@ -340,20 +343,14 @@ mod tests {
             "\n  \"used_by\": [\n    \"t::a\",\n    \"t::b\",\n    \"t::c\"\n  ]\n}\n"
         );
         // A stack joins before `used_by`, and the same bytes stay before it.
-        let loaded = store.load("vllm", &rec.hash).unwrap().unwrap();
-        store
-            .add_users(&loaded, &["t::a".to_owned()], Some("ogx 1.5.0"))
-            .unwrap();
+        replayed(&["t::a"], Some("ogx 1.5.0"));
         let with_stack = std::fs::read_to_string(&path).unwrap();
         assert_eq!(with_stack[..field], text[..field]);
         assert_eq!(
             &with_stack[field..],
             "\n  \"stacks\": [\n    \"ogx 1.5.0\"\n  ],\n  \"used_by\": [\n    \"t::a\",\n    \"t::b\",\n    \"t::c\"\n  ]\n}\n"
         );
-        let loaded = store.load("vllm", &rec.hash).unwrap().unwrap();
-        store
-            .add_users(&loaded, &["t::a".to_owned()], Some("llama-stack 0.7.3"))
-            .unwrap();
+        replayed(&["t::a"], Some("llama-stack 0.7.3"));
         assert_eq!(
             read_recording(&path).unwrap().stacks,
             ["llama-stack 0.7.3", "ogx 1.5.0"]
