@@ -8,11 +8,14 @@
 # Needs uv (`pip install uv`, or the one the harness installs: .stack/tools/bin/uv). Run from anywhere:
 #   sh requirements/lock.sh
 # then commit the .txt files; the harness re-provisions a venv whenever its .txt changes.
+# Each set is resolved with its current .txt as uv's starting point, so a pin moves only when an .in
+# file asks for it (a new package, a changed bound); delete a .txt to re-resolve its set from scratch.
 set -eu
 cd "$(dirname "$0")"
 UV=${UV:-$(command -v uv || echo ../.stack/tools/bin/uv)}
 for name in stack local-model ogx postgres; do
     [ -f "$name.in" ] || continue
+    [ -f "$name.txt" ] && cp "$name.txt" "$name.txt.body"
     # --find-links: llama-cpp-python's metadata comes from the harness-built wheel, not a 10-minute sdist build.
     "$UV" pip compile --quiet --python-version 3.12 --no-header --annotation-style line \
         --find-links ../.stack/wheels --only-binary llama-cpp-python "$name.in" -o "$name.txt.body"
@@ -26,6 +29,7 @@ done
 # The workflow checks (scripts/check-workflows) install into .stack/ci-tools with whatever Python runs
 # them, so this set is resolved for every Python (--universal), and hash-pinned: pip installs it with
 # --require-hashes.
+[ -f ci-tools.txt ] && cp ci-tools.txt ci-tools.txt.body
 "$UV" pip compile --quiet --universal --generate-hashes --no-header --annotation-style line \
     ci-tools.in -o ci-tools.txt.body
 {

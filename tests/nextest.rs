@@ -37,14 +37,26 @@ fn starts(dir: &Path) -> usize {
 /// stack server runs from its state directory there, PostgreSQL from its
 /// data directory.
 fn processes_inside(dir: &Path) -> Vec<u32> {
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    entries
+    // A service may run outside the session directory (PostgreSQL, when
+    // the checkout is closed to the user it runs as): its published workdir.
+    let state: serde_json::Value = std::fs::read(dir.join("state.json"))
+        .ok()
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .unwrap_or_default();
+    let mut places = vec![dir.to_owned()];
+    for service in state["services"].as_array().into_iter().flatten() {
+        if let Some(workdir) = service["workdir"].as_str() {
+            places.push(PathBuf::from(workdir));
+        }
+    }
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
         .flatten()
         .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
         .filter(|pid| {
-            std::fs::read_link(format!("/proc/{pid}/cwd")).is_ok_and(|cwd| cwd.starts_with(dir))
+            std::fs::read_link(format!("/proc/{pid}/cwd"))
+                .is_ok_and(|cwd| places.iter().any(|place| cwd.starts_with(place)))
         })
         .collect()
 }
@@ -97,29 +109,50 @@ async fn postgres_under_nextest_is_one_server_for_the_run_and_gone_after(
 fn run_under_nextest(port: u16, config: &str, keyword: Option<&str>) -> Result {
     let dir = session_dir(port);
     let before = starts(&dir);
-    let status = Command::new("cargo")
-        .args([
-            "nextest",
+    nextest(
+        &[
             "run",
             "--test",
             "integration",
             "--no-fail-fast",
             "--color",
             "never",
-        ])
+        ],
+        config,
+        keyword,
+    )?;
+    one_start_and_nothing_left(&dir, port, before)
+}
+
+/// Runs `cargo nextest ARGS` in the project against `config`; fails unless
+/// it succeeds. Its output goes to this test's output.
+fn nextest(args: &[&str], config: &str, keyword: Option<&str>) -> Result<Vec<u8>> {
+    let out = Command::new("cargo")
+        .arg("nextest")
+        .args(args)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env("LLAMA_STACK_CONFIG", config)
         .env("LLAMA_STACK_TEST_K", keyword.unwrap_or_default())
-        .status()
+        .stderr(std::process::Stdio::inherit())
+        .output()
         .context("cargo nextest does not start")?;
     ensure!(
-        status.success(),
-        "cargo nextest run --test integration failed: {status}"
+        out.status.success(),
+        "cargo nextest {} failed ({}):\n{}",
+        args.join(" "),
+        out.status,
+        String::from_utf8_lossy(&out.stdout)
     );
+    Ok(out.stdout)
+}
+
+/// Exactly one stack started in `dir` since `before`, and once the run is
+/// over the supervisor stops: no process left, the port free.
+fn one_start_and_nothing_left(dir: &Path, port: u16, before: usize) -> Result {
     ensure!(
-        starts(&dir) - before == 1,
+        starts(dir) - before == 1,
         "every test process must reuse the first one's server; {} servers started",
-        starts(&dir) - before
+        starts(dir) - before
     );
 
     // The supervisor stops the server a grace period after the last lease,
@@ -129,10 +162,10 @@ fn run_under_nextest(port: u16, config: &str, keyword: Option<&str>) -> Result {
             .is_ok_and(|state| state.contains("\"phase\": \"stopped\""))
     };
     let deadline = Instant::now() + Duration::from_secs(60);
-    while !(processes_inside(&dir).is_empty() && stopped()) && Instant::now() < deadline {
+    while !(processes_inside(dir).is_empty() && stopped()) && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(500));
     }
-    let left = processes_inside(&dir);
+    let left = processes_inside(dir);
     ensure!(
         left.is_empty(),
         "processes still running from {}: {left:?}",
@@ -146,6 +179,127 @@ fn run_under_nextest(port: u16, config: &str, keyword: Option<&str>) -> Result {
         std::fs::read_to_string(dir.join("state.json")).context("the supervisor left no state")?;
     ensure!(stopped(), "the supervisor did not stop cleanly: {state}");
     Ok(())
+}
+
+/// How CI runs the suite: built once into an archive, then run in
+/// partitions on separate machines, each with its own stack.
+const PARTITIONS: u16 = 3;
+const PARTITION_PORTS: [u16; 3] = [8334, 8335, 8336];
+
+#[harness::test(stack = false, timeout = 1800)]
+async fn archive_partitions_cover_the_suite_once_each_on_its_own_stack(
+    _ctx: &TestContext,
+) -> Result {
+    if !nextest_installed() {
+        return harness::skip(NO_NEXTEST);
+    }
+    tokio::task::spawn_blocking(run_partitions).await?
+}
+
+fn run_partitions() -> Result {
+    let work = tempfile::tempdir().context("a scratch directory")?;
+    let archive = work.path().join("integration.tar.zst");
+    let archive = archive.to_str().context("a UTF-8 scratch path")?;
+    let root = env!("CARGO_MANIFEST_DIR");
+    nextest(
+        &[
+            "archive",
+            "--test",
+            "integration",
+            "--archive-file",
+            archive,
+        ],
+        "server:ci-tests",
+        None,
+    )?;
+    let from_archive = ["--archive-file", archive, "--workspace-remap", root];
+    let whole = listed(&nextest(
+        &[&["list", "--message-format", "json"][..], &from_archive].concat(),
+        "server:ci-tests",
+        None,
+    )?)?;
+    ensure!(!whole.is_empty(), "the archive lists no test");
+
+    let mut seen: Vec<String> = Vec::new();
+    for (k, port) in (1..=PARTITIONS).zip(PARTITION_PORTS) {
+        let partition = format!("count:{k}/{PARTITIONS}");
+        let config = format!("server:ci-tests:{port}");
+        let part = listed(&nextest(
+            &[
+                &[
+                    "list",
+                    "--message-format",
+                    "json",
+                    "--partition",
+                    &partition,
+                ][..],
+                &from_archive,
+            ]
+            .concat(),
+            &config,
+            None,
+        )?)?;
+        ensure!(!part.is_empty(), "partition {partition} lists no test");
+        let dir = session_dir(port);
+        let before = starts(&dir);
+        nextest(
+            &[
+                &[
+                    "run",
+                    "--no-fail-fast",
+                    "--color",
+                    "never",
+                    "--partition",
+                    &partition,
+                ][..],
+                &from_archive,
+            ]
+            .concat(),
+            &config,
+            None,
+        )
+        .with_context(|| format!("partition {partition}"))?;
+        one_start_and_nothing_left(&dir, port, before)
+            .with_context(|| format!("partition {partition}"))?;
+        seen.extend(part);
+    }
+    let mut sorted = seen.clone();
+    sorted.sort();
+    let twice: Vec<&String> = sorted
+        .windows(2)
+        .filter(|w| w[0] == w[1])
+        .map(|w| &w[0])
+        .collect();
+    ensure!(twice.is_empty(), "trials in two partitions: {twice:?}");
+    let mut whole_sorted = whole;
+    whole_sorted.sort();
+    ensure!(
+        sorted == whole_sorted,
+        "the partitions' union is not the whole suite: {} trials in partitions, {} in the suite",
+        sorted.len(),
+        whole_sorted.len()
+    );
+    Ok(())
+}
+
+/// The trials `cargo nextest list --message-format json` selected.
+fn listed(json: &[u8]) -> Result<Vec<String>> {
+    let list: Value = serde_json::from_slice(json).context("nextest's list is not JSON")?;
+    let suites = list["rust-suites"]
+        .as_object()
+        .context("no `rust-suites` in nextest's list")?;
+    let mut names = Vec::new();
+    for suite in suites.values() {
+        let cases = suite["testcases"]
+            .as_object()
+            .context("a suite without `testcases`")?;
+        for (name, case) in cases {
+            if case["filter-match"]["status"] == "matches" {
+                names.push(name.clone());
+            }
+        }
+    }
+    Ok(names)
 }
 
 fn main() -> std::process::ExitCode {

@@ -25,6 +25,7 @@
 mod atomic;
 mod cli;
 mod client;
+mod issuer;
 mod local_model;
 mod process;
 mod python;
@@ -40,8 +41,10 @@ mod tool;
 use std::process::ExitCode;
 
 pub use client::{
-    ApiResponse, BytesResponse, Skip, StreamEvent, TestContext, UnexpectedStatus, skip,
+    ApiResponse, BytesResponse, Client, IssuerStats, KeyRotation, Skip, StreamEvent, TestContext,
+    TokenIssuer, UnexpectedStatus, User, skip,
 };
+pub use issuer::TokenCase;
 pub use registry::Case;
 pub use reqwest;
 pub use stack::identity::Stack;
@@ -55,7 +58,7 @@ pub type Result<T = ()> = anyhow::Result<T>;
 pub mod prelude {
     pub use crate::{
         ApiResponse, BytesResponse, Case, LauncherKind, Result, StreamEvent, TestContext,
-        UnexpectedStatus, skip, test,
+        TokenCase, UnexpectedStatus, User, skip, test,
     };
     pub use anyhow::{Context as _, anyhow, bail, ensure};
     pub use serde_json::{Value, json};

@@ -16,6 +16,7 @@ use super::files::{Phase, SessionDir, State};
 use super::spec::{GRACE, NEXTEST_GRACE, SUPERVISOR_ENV, SupervisorSpec};
 use super::{Lease, LiveStack, StackProcess};
 use crate::cli::{Config, Recorder};
+use crate::issuer::IssuerClient;
 use crate::record::{InferenceMode, ProxyControl};
 use crate::stack::identity::Stack;
 use crate::stack::launcher::LauncherKind;
@@ -34,6 +35,8 @@ pub(crate) struct SessionSettings {
     pub env: Vec<(String, String)>,
     pub keep_server: bool,
     pub health_timeout: Duration,
+    /// `--stack-replicas`.
+    pub replicas: usize,
     pub mode: InferenceMode,
     pub record_dir: PathBuf,
     pub recorder: Recorder,
@@ -62,6 +65,7 @@ impl SessionSettings {
             env: config.env.clone(),
             keep_server: config.keep_server,
             health_timeout: config.health_timeout,
+            replicas: config.stack_replicas,
             mode: config.inference_mode,
             record_dir: config.record_dir.clone(),
             recorder: config.recorder,
@@ -122,12 +126,13 @@ pub(crate) async fn start(s: &SessionSettings) -> Result<LiveStack, SessionError
             let version = reported_version(&http, &base).await;
             Ok(LiveStack {
                 stack: Stack::new(s.launcher, version.as_deref()),
-                base_url: base,
+                base_urls: vec![base],
                 http,
                 control: None,
                 lease: None,
                 process: None,
                 services: Vec::new(),
+                issuer: None,
             })
         }
         StackTarget::Supervised(target) => {
@@ -199,6 +204,7 @@ fn config_hash(
     h.update(&yaml);
     h.update(&requirements);
     h.update(target.launcher.name().as_bytes());
+    h.update(s.replicas.to_le_bytes());
     for (k, v) in &s.env {
         h.update(format!("\0{k}={v}").as_bytes());
     }
@@ -264,12 +270,13 @@ async fn start_supervised(
             let version = reported_version(&http, &base).await;
             return Ok(LiveStack {
                 stack: Stack::new(s.launcher, version.as_deref()),
-                base_url: base,
+                base_urls: vec![base],
                 http,
                 control: None,
                 lease: None,
                 process: None,
                 services: Vec::new(),
+                issuer: None,
             });
         }
         return Err(SessionError::PortHeld { port });
@@ -289,6 +296,7 @@ async fn start_supervised(
         launcher: target.launcher,
         env: s.env.clone(),
         health_timeout_secs: s.health_timeout.as_secs(),
+        replicas: s.replicas,
         mode: s.mode,
         record_dir: s.record_dir.clone(),
         proxy_recorder: s.recorder == Recorder::Proxy,
@@ -324,12 +332,12 @@ async fn connect(
     state: &State,
     started_here: bool,
 ) -> Result<LiveStack, SessionError> {
-    let base_url = state
-        .base_url
-        .clone()
-        .ok_or_else(|| SessionError::NoBaseUrl {
+    let base_urls: Vec<String> = state.replicas.iter().map(|r| r.base_url.clone()).collect();
+    if base_urls.is_empty() {
+        return Err(SessionError::NoBaseUrl {
             dir: dir.dir.clone(),
-        })?;
+        });
+    }
     // The installed package's version, which the supervisor read.
     let stack = Stack::new(s.launcher, state.stack_version.as_deref());
     let control = match &state.proxy_url {
@@ -353,14 +361,21 @@ async fn connect(
         }
         None => None,
     };
-    let process = state.stack_pid.map(|pid| StackProcess {
-        pid: pid.into(),
+    let process = Some(StackProcess {
+        pids: state.replica_pids().into_iter().map(Into::into).collect(),
         dir: dir.clone(),
     });
+    let issuer = state
+        .services
+        .iter()
+        .find(|s| s.name == super::services::ISSUER)
+        .and_then(|s| s.address.clone())
+        .map(|url| IssuerClient::new(url, http.clone()));
     Ok(LiveStack {
         stack,
-        base_url,
+        base_urls,
         http,
+        issuer,
         control,
         lease: Some(Lease {
             dir: dir.clone(),

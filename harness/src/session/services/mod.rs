@@ -14,6 +14,7 @@
 //! Which services a session has follows from its spec and its run.yaml, so a
 //! user still types only `--stack-config`.
 
+mod issuer;
 mod model;
 mod postgres;
 mod proxy;
@@ -25,6 +26,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::SupervisorSpec;
+use crate::issuer::IssuerError;
 use crate::local_model::LocalModelError;
 use crate::process::Progress;
 use crate::record::RecordError;
@@ -32,6 +34,7 @@ use crate::stack::provision::ProvisionError;
 use crate::stack::run_yaml::{BackendType, RunConfig};
 use crate::stack::server::ServerError;
 
+pub(crate) use issuer::NAME as ISSUER;
 pub(crate) use stack::StackService;
 
 /// The `${env.X}` values the stack is started with, built up service by
@@ -84,6 +87,10 @@ pub(crate) struct Running {
     /// Where it listens.
     pub address: Option<String>,
     pub log: Option<PathBuf>,
+    /// The directory its processes run in, when not inside the session
+    /// directory (so `sessions` and the orphan proofs find them).
+    #[serde(default)]
+    pub workdir: Option<PathBuf>,
 }
 
 /// A service that stopped on its own.
@@ -122,6 +129,8 @@ pub(crate) enum ServiceError {
     Record(#[from] RecordError),
     #[error(transparent)]
     Postgres(#[from] postgres::PostgresError),
+    #[error(transparent)]
+    Issuer(#[from] IssuerError),
     #[error("{var}: the upstream URL of provider `{provider}` is not a URL: {source}")]
     UpstreamUrl {
         var: String,
@@ -133,6 +142,8 @@ pub(crate) enum ServiceError {
         log.display()
     )]
     StoresNotReady { url: String, log: PathBuf },
+    #[error("cannot get a token to probe the stack with: {0:#}")]
+    Probe(anyhow::Error),
 }
 
 /// Whether the session runs its own PostgreSQL: a store or the pgvector
@@ -165,6 +176,9 @@ pub(crate) fn plan(spec: &SupervisorSpec, config: &RunConfig) -> Vec<Box<dyn Ser
     }
     if spec.proxy_recorder {
         services.push(Box::new(proxy::ProxyService::default()));
+    }
+    if let Some(needs) = config.harness_issuer() {
+        services.push(Box::new(issuer::IssuerService::new(needs)));
     }
     services
 }
