@@ -24,7 +24,7 @@
 //!   another, and/or a failure whose text contains that); at least one of
 //!   `status` and `contains`. Passing fails loudly. `stacks = ".."` limits
 //!   it to the stacks with the bug (see below); elsewhere the test runs
-//!   unmarked;
+//!   unmarked. Repeated, one per stack set, when each names its `stacks`;
 //! - `only(stacks = "..", reason = "..")`: the test applies to those stacks
 //!   alone, and is reported ignored with the reason on the others;
 //! - `ignore = "reason"`: run only with `--ignored`/`--include-ignored`;
@@ -71,7 +71,8 @@ struct Args {
     marks: Vec<LitStr>,
     cases: Option<LitStr>,
     cases_from: Option<syn::Path>,
-    xfail: Option<Xfail>,
+    /// One per stack set when they name `stacks`; otherwise at most one.
+    xfails: Vec<Xfail>,
     only: Option<Only>,
     ignore: Option<LitStr>,
     timeout: Option<LitInt>,
@@ -200,9 +201,18 @@ impl Parse for Args {
                 }
                 "xfail" => {
                     let xfail = parse_xfail(input, &key)?;
-                    if args.xfail.replace(xfail).is_some() {
-                        return Err(twice(&key));
+                    // Several marks are for different stacks' bugs: each
+                    // must say which, or the first would hide the others.
+                    if !args.xfails.is_empty()
+                        && (xfail.stacks.is_none()
+                            || args.xfails.iter().any(|x| x.stacks.is_none()))
+                    {
+                        return Err(syn::Error::new(
+                            key.span(),
+                            "`xfail` given twice: several are allowed only when each names its `stacks = \"..\"`",
+                        ));
                     }
+                    args.xfails.push(xfail);
                 }
                 "only" => {
                     let only = parse_only(input, &key)?;
@@ -501,9 +511,9 @@ fn expand(args: Args, func: ItemFn) -> syn::Result<TokenStream2> {
     }
     if args.stack.as_ref().is_some_and(|s| !s.value()) {
         let stacks = args
-            .xfail
-            .as_ref()
-            .and_then(|x| x.stacks.as_ref())
+            .xfails
+            .iter()
+            .find_map(|x| x.stacks.as_ref())
             .map(|s| s.lit.span())
             .or(args.only.as_ref().map(|o| o.key.span()));
         if let Some(span) = stacks {
@@ -525,7 +535,7 @@ fn expand(args: Args, func: ItemFn) -> syn::Result<TokenStream2> {
     let marks = &args.marks;
     let cases = some_or_none(args.cases.as_ref().map(|c| quote!(#c)));
     let cases_from = some_or_none(args.cases_from.as_ref().map(|p| quote!(#p)));
-    let xfail = some_or_none(args.xfail.as_ref().map(|x| {
+    let xfails = args.xfails.iter().map(|x| {
         let reason = &x.reason;
         let status = some_or_none(x.status.as_ref().map(|s| quote!(#s)));
         let contains = some_or_none(x.contains.as_ref().map(|c| quote!(#c)));
@@ -536,7 +546,7 @@ fn expand(args: Args, func: ItemFn) -> syn::Result<TokenStream2> {
             contains: #contains,
             stacks: #stacks,
         })
-    }));
+    });
     let only = some_or_none(args.only.as_ref().map(|o| {
         let (stacks, reason) = (stacks_tokens(&o.stacks), &o.reason);
         quote!(::harness::__private::Only {
@@ -567,7 +577,7 @@ fn expand(args: Args, func: ItemFn) -> syn::Result<TokenStream2> {
             marks: &[#(#marks),*],
             cases: #cases,
             cases_from: #cases_from,
-            xfail: #xfail,
+            xfails: &[#(#xfails),*],
             only: #only,
             ignore: #ignore,
             timeout_secs: #timeout,

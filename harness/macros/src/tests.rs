@@ -70,7 +70,7 @@ fn xfail_states_the_failure_it_expects() {
         .expect("expands");
     assert!(
         out.contains(
-            r#"xfail : :: core :: option :: Option :: Some (:: harness :: __private :: Xfail { reason : "400, not 404" , status : :: core :: option :: Option :: Some (400) , contains : :: core :: option :: Option :: Some ("not found") , stacks : :: core :: option :: Option :: None , })"#
+            r#"xfails : & [:: harness :: __private :: Xfail { reason : "400, not 404" , status : :: core :: option :: Option :: Some (400) , contains : :: core :: option :: Option :: Some ("not found") , stacks : :: core :: option :: Option :: None , }]"#
         ),
         "{out}"
     );
@@ -209,7 +209,7 @@ fn stacks_become_data_with_each_launcher_a_path() {
     // Without `stacks`, an xfail applies to every stack.
     let out = expanded(r#"xfail(reason = "r", status = 400)"#).expect("expands");
     assert!(
-        out.contains("stacks : :: core :: option :: Option :: None , })"),
+        out.contains("stacks : :: core :: option :: Option :: None , }]"),
         "{out}"
     );
 }
@@ -303,4 +303,25 @@ fn a_stack_false_test_cannot_depend_on_the_stack() {
     );
     expanded(r#"stack = false, xfail(reason = "r", status = 400)"#)
         .expect("an xfail of every stack needs none");
+}
+
+#[test]
+fn several_xfails_each_name_their_stacks() {
+    let out = expanded(
+        r#"xfail(reason = "a", status = 400, stacks = "llama-stack"), xfail(reason = "b", status = 500, stacks = "ogx")"#,
+    )
+    .expect("expands");
+    assert!(
+        out.contains(r#"reason : "a""#) && out.contains(r#"reason : "b""#),
+        "{out}"
+    );
+    for twice in [
+        r#"xfail(reason = "a", status = 400), xfail(reason = "b", status = 500, stacks = "ogx")"#,
+        r#"xfail(reason = "a", status = 400, stacks = "ogx"), xfail(reason = "b", status = 500)"#,
+    ] {
+        assert_eq!(
+            expanded(twice).expect_err("refused").to_string(),
+            "`xfail` given twice: several are allowed only when each names its `stacks = \"..\"`"
+        );
+    }
 }

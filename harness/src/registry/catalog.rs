@@ -246,7 +246,7 @@ pub(crate) mod tests {
             marks: &[],
             cases: None,
             cases_from: None,
-            xfail: None,
+            xfails: &[],
             only: None,
             ignore: None,
             timeout_secs: None,

@@ -77,8 +77,10 @@ pub struct TestDef {
     pub cases: Option<&'static str>,
     /// A function computing the cases when the tests are collected.
     pub cases_from: Option<CaseSource>,
-    /// Expected to fail in this way; passing is then a failure.
-    pub xfail: Option<Xfail>,
+    /// Expected to fail in this way; passing is then a failure. Several
+    /// only when each names its stacks: the first for the session's stack
+    /// applies.
+    pub xfails: &'static [Xfail],
     /// Runs only on these stacks.
     pub only: Option<Only>,
     /// Never run unless asked (`--ignored`), for this reason.

@@ -54,7 +54,7 @@ pub fn synthetic_registered(n: usize) -> Registered {
             marks: &["streaming"],
             cases: None,
             cases_from: None,
-            xfail: None,
+            xfails: &[],
             only: None,
             ignore: None,
             timeout_secs: None,

@@ -197,7 +197,7 @@ async fn run_one(
         traffic: session.test_finished(&trial.name).await,
         stack_died,
     };
-    let xfail = trial.def.xfail.map(|x| Expectation {
+    let xfail = super::outcome::pick(trial.def.xfails, stack).map(|x| Expectation {
         reason: x.reason,
         status: x.status,
         contains: x.contains,

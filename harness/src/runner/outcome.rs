@@ -22,7 +22,7 @@
 
 use std::time::Duration;
 
-use crate::registry::Only;
+use crate::registry::{Only, Xfail};
 use crate::report::Outcome;
 use crate::stack::identity::{Applies, Stack, Stacks};
 
@@ -125,6 +125,20 @@ pub(crate) fn not_here(
             ),
         }),
     }
+}
+
+/// Which of a test's xfails is its mark on `stack`: the first whose stacks
+/// take it (or that names none), else the first, which [`decide`] then reads
+/// as another stack's mark, or fails on when the version is unknown.
+pub(crate) fn pick<'x>(xfails: &'x [Xfail], stack: Option<&Stack>) -> Option<&'x Xfail> {
+    xfails
+        .iter()
+        .find(|x| match (x.stacks, stack) {
+            (None, _) => true,
+            (Some(stacks), Some(stack)) => stacks.applies_to(stack) == Applies::Yes,
+            (Some(_), None) => false,
+        })
+        .or(xfails.first())
 }
 
 /// The outcome of a trial on `stack`. `header` is libtest's first failure
@@ -616,6 +630,35 @@ mod stacks_tests {
                 "{ended:?} on {stack}"
             );
         }
+    }
+
+    #[test]
+    fn each_stack_gets_its_own_xfail() {
+        const LLAMA: Stacks = Stacks(&[StackReq {
+            launcher: LauncherKind::LlamaStack,
+            bounds: &[],
+        }]);
+        const OGX: Stacks = Stacks(&[StackReq {
+            launcher: LauncherKind::Ogx,
+            bounds: &[],
+        }]);
+        let mark = |reason, stacks| Xfail {
+            reason,
+            status: Some(500),
+            contains: None,
+            stacks: Some(stacks),
+        };
+        let marks = [mark("0.7.3's bug", LLAMA), mark("OGX's bug", OGX)];
+        let llama = on(LauncherKind::LlamaStack, Some("0.7.3"));
+        let ogx = on(LauncherKind::Ogx, Some("1.5.0"));
+        let reason = |st| pick(&marks, Some(st)).map(|x| x.reason);
+        assert_eq!(reason(&llama), Some("0.7.3's bug"));
+        assert_eq!(reason(&ogx), Some("OGX's bug"));
+        assert_eq!(
+            pick(&marks[..1], Some(&ogx)).map(|x| x.reason),
+            Some("0.7.3's bug")
+        );
+        assert_eq!(pick(&[], Some(&ogx)), None);
     }
 
     #[test]
