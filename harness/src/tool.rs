@@ -1,6 +1,7 @@
 //! The `stack-harness` binary: `recordings` (list, show, verify, prune the
-//! recorded upstream traffic), `sessions` (list and stop live sessions) and
-//! `api` (the API baseline, and diffs of two specs).
+//! recorded upstream traffic), `sessions` (list and stop live sessions),
+//! `api` (the API baseline, and diffs of two specs) and `outcomes` (diff two
+//! runs' JUnit reports).
 //! Each command's logic lives in its module and writes to any sink, so
 //! tests read the exact text; this only parses and dispatches.
 
@@ -11,12 +12,13 @@ use clap::{Parser, Subcommand};
 
 use crate::api::{ApiArgs, api_main};
 use crate::record::{RecordingsArgs, recordings_main};
+use crate::report::{OutcomesArgs, outcomes_main};
 use crate::session::{SessionsArgs, sessions_main};
 
 #[derive(Debug, Parser)]
 #[command(
     name = "stack-harness",
-    about = "Tools for stack-harness: its recordings, its live sessions and the API baseline"
+    about = "Tools for stack-harness: its recordings, its live sessions, the API baseline and comparing runs"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -31,6 +33,8 @@ enum Top {
     Sessions(SessionsArgs),
     /// Write the API baseline from a stack, or compare two OpenAPI specs.
     Api(ApiArgs),
+    /// Compare the outcomes of two runs (their `--junit` reports).
+    Outcomes(OutcomesArgs),
 }
 
 /// The `stack-harness` binary's `main`. Run from the project root (what
@@ -64,6 +68,7 @@ pub fn tool_main() -> ExitCode {
                 .map(|()| true)
                 .map_err(|e| e.to_string())
         }
+        Top::Outcomes(args) => outcomes_main(args, &mut stdout).map(|()| true),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,
@@ -107,6 +112,9 @@ mod tests {
             let cli = Cli::try_parse_from(line).unwrap();
             assert!(matches!(cli.command, Top::Sessions(_)), "{line:?}");
         }
+        let cli =
+            Cli::try_parse_from(["stack-harness", "outcomes", "diff", "a.xml", "b.xml"]).unwrap();
+        assert!(matches!(cli.command, Top::Outcomes(_)));
         let err = Cli::try_parse_from(["stack-harness", "sessions", "stop", "a", "--all"])
             .unwrap_err()
             .to_string();
