@@ -1,5 +1,7 @@
 //! The `stack-harness` binary: `recordings` (list, show, verify, prune the
-//! recorded upstream traffic) and `sessions` (list and stop live sessions).
+//! recorded upstream traffic), `sessions` (list and stop live sessions),
+//! `api` (the API baseline, and diffs of two specs) and `outcomes` (diff two
+//! runs' JUnit reports).
 //! Each command's logic lives in its module and writes to any sink, so
 //! tests read the exact text; this only parses and dispatches.
 
@@ -8,13 +10,15 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use crate::api::{ApiArgs, api_main};
 use crate::record::{RecordingsArgs, recordings_main};
+use crate::report::{OutcomesArgs, outcomes_main};
 use crate::session::{SessionsArgs, sessions_main};
 
 #[derive(Debug, Parser)]
 #[command(
     name = "stack-harness",
-    about = "Tools for stack-harness: its recordings and its live sessions"
+    about = "Tools for stack-harness: its recordings, its live sessions, the API baseline and comparing runs"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -27,12 +31,21 @@ enum Top {
     Recordings(RecordingsArgs),
     /// List the live sessions (stacks and their services), or stop them.
     Sessions(SessionsArgs),
+    /// Write the API baseline from a stack, or compare two OpenAPI specs.
+    Api(ApiArgs),
+    /// Compare the outcomes of two runs (their `--junit` reports).
+    Outcomes(OutcomesArgs),
 }
 
 /// The `stack-harness` binary's `main`. Run from the project root (what
 /// `cargo run -p stack-harness` does): sessions are found under its
 /// `target/` (or `CARGO_TARGET_DIR`).
 pub fn tool_main() -> ExitCode {
+    // `api baseline` starts a session as a test binary does: the session's
+    // supervisor is this binary again.
+    if let Some(spec) = std::env::var_os(crate::session::SUPERVISOR_ENV) {
+        return crate::session::supervise(spec);
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -44,6 +57,10 @@ pub fn tool_main() -> ExitCode {
     let mut stdout = std::io::stdout().lock();
     let result = match &cli.command {
         Top::Recordings(args) => recordings_main(args, &mut stdout).map_err(|e| e.to_string()),
+        Top::Api(args) => {
+            let root = std::env::current_dir().unwrap_or_default();
+            api_main(args, &root, &mut stdout).map(|()| true)
+        }
         Top::Sessions(args) => {
             let root = std::env::current_dir().unwrap_or_default();
             let target = crate::session::target_dir(&root, &|k| std::env::var(k).ok());
@@ -51,6 +68,7 @@ pub fn tool_main() -> ExitCode {
                 .map(|()| true)
                 .map_err(|e| e.to_string())
         }
+        Top::Outcomes(args) => outcomes_main(args, &mut stdout).map(|()| true),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,
@@ -94,6 +112,9 @@ mod tests {
             let cli = Cli::try_parse_from(line).unwrap();
             assert!(matches!(cli.command, Top::Sessions(_)), "{line:?}");
         }
+        let cli =
+            Cli::try_parse_from(["stack-harness", "outcomes", "diff", "a.xml", "b.xml"]).unwrap();
+        assert!(matches!(cli.command, Top::Outcomes(_)));
         let err = Cli::try_parse_from(["stack-harness", "sessions", "stop", "a", "--all"])
             .unwrap_err()
             .to_string();

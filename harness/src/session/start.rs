@@ -18,6 +18,8 @@ use super::{Lease, LiveStack, StackProcess};
 use crate::cli::{Config, Recorder};
 use crate::issuer::IssuerClient;
 use crate::record::{InferenceMode, ProxyControl};
+use crate::stack::identity::Stack;
+use crate::stack::launcher::LauncherKind;
 use crate::stack::provision::Distribution;
 use crate::stack::target::{RunYaml, StackTarget, Supervised};
 
@@ -27,6 +29,9 @@ pub(crate) struct SessionSettings {
     pub project_root: PathBuf,
     pub target_dir: PathBuf,
     pub target: StackTarget,
+    /// Which project the stack is: the one the harness starts, or what
+    /// `--launcher` says a URL's stack is.
+    pub launcher: LauncherKind,
     pub env: Vec<(String, String)>,
     pub keep_server: bool,
     pub health_timeout: Duration,
@@ -56,6 +61,7 @@ impl SessionSettings {
             project_root: config.project_root.clone(),
             target_dir,
             target,
+            launcher: config.launcher,
             env: config.env.clone(),
             keep_server: config.keep_server,
             health_timeout: config.health_timeout,
@@ -73,14 +79,32 @@ impl SessionSettings {
     /// The command prefix that reproduces this session; the miss report adds
     /// `--inference-mode=record-if-missing --exact <test>`.
     pub(crate) fn record_command(&self) -> String {
+        let exe = std::env::current_exe().unwrap_or_default();
         let mut cmd = format!(
-            "cargo test --test integration -- --stack-config={}",
+            "cargo test --test {} -- --stack-config={}",
+            test_target(&exe),
             self.target.shown()
         );
         if let Some(setup) = self.setup_name {
             cmd.push_str(&format!(" --setup={setup}"));
         }
         cmd
+    }
+}
+
+/// The cargo test target a test binary was built from: its file name less
+/// cargo's `-<16 hex digits>` (a project of its own names its targets its
+/// way); `integration` when the name says nothing.
+fn test_target(exe: &Path) -> String {
+    let name = exe
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    match name.rsplit_once('-') {
+        Some((target, hash)) if hash.len() == 16 && hash.chars().all(|c| c.is_ascii_hexdigit()) => {
+            target.to_owned()
+        }
+        _ => "integration".to_owned(),
     }
 }
 
@@ -117,7 +141,9 @@ pub(crate) async fn start(s: &SessionSettings) -> Result<LiveStack, SessionError
             if !healthy(&http, &base).await {
                 return Err(SessionError::UrlNotHealthy { base });
             }
+            let version = reported_version(&http, &base).await;
             Ok(LiveStack {
+                stack: Stack::new(s.launcher, version.as_deref()),
                 base_urls: vec![base],
                 http,
                 control: None,
@@ -158,6 +184,18 @@ fn private_key() -> String {
     format!("private-{}-{nanos}", std::process::id())
 }
 
+/// The version a stack we did not start reports (`GET /v1/version`).
+async fn reported_version(http: &reqwest::Client, base: &str) -> Option<String> {
+    let answer = http
+        .get(format!("{base}/v1/version"))
+        .timeout(Duration::from_secs(5))
+        .send()
+        .await
+        .ok()?;
+    let body: serde_json::Value = answer.json().await.ok()?;
+    body["version"].as_str().map(str::to_owned)
+}
+
 async fn healthy(http: &reqwest::Client, base: &str) -> bool {
     let probe = http
         .get(format!("{base}/v1/health"))
@@ -175,11 +213,9 @@ fn config_hash(
     let yaml = std::fs::read(run_yaml).map_err(|e| SessionError::io("read", run_yaml, e))?;
     // The launcher's own pins: moving a pin must not reuse a stack started
     // from the old set.
-    let requirements = std::fs::read(
-        s.project_root
-            .join(Distribution::of(target.launcher).requirements),
-    )
-    .unwrap_or_default();
+    let requirements = Distribution::of(target.launcher)
+        .requirements
+        .text(&s.project_root);
     let mut h = Sha256::new();
     h.update(&yaml);
     h.update(&requirements);
@@ -247,7 +283,9 @@ async fn start_supervised(
                 "stack-harness: reusing the Llama Stack already on {base}, which stack-harness did not start: \
                  its model traffic is not recorded or replayed by this run"
             );
+            let version = reported_version(&http, &base).await;
             return Ok(LiveStack {
+                stack: Stack::new(s.launcher, version.as_deref()),
                 base_urls: vec![base],
                 http,
                 control: None,
@@ -316,13 +354,20 @@ async fn connect(
             dir: dir.dir.clone(),
         });
     }
+    // The installed package's version, which the supervisor read.
+    let stack = Stack::new(s.launcher, state.stack_version.as_deref());
     let control = match &state.proxy_url {
         Some(url) => {
             let control = ProxyControl::with_client(url.clone(), http.clone());
             // A new run forgets the previous run's misses and usage; under
             // nextest the processes of one run share them, so none resets.
             control
-                .configure(s.mode, &s.record_dir, !s.under_nextest)
+                .configure(
+                    s.mode,
+                    &s.record_dir,
+                    !s.under_nextest,
+                    Some(stack.to_string()),
+                )
                 .await
                 .map_err(|source| SessionError::Proxy {
                     url: url.clone(),
@@ -343,6 +388,7 @@ async fn connect(
         .and_then(|s| s.address.clone())
         .map(|url| IssuerClient::new(url, http.clone()));
     Ok(LiveStack {
+        stack,
         base_urls,
         http,
         issuer,
@@ -447,5 +493,21 @@ pub(crate) async fn release(s: &SessionSettings, dir: &SessionDir, started_here:
     }
     if let Some(state) = dir.read_state() {
         stop_and_wait(dir, state.supervisor_pid).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_record_command_names_the_binarys_own_target() {
+        let built = Path::new("/t/debug/deps/stack-67969c94efae2965");
+        assert_eq!(test_target(built), "stack");
+        assert_eq!(
+            test_target(Path::new("/t/debug/deps/api_conformance-245e910d803ebd48")),
+            "api_conformance"
+        );
+        assert_eq!(test_target(Path::new("/usr/bin/odd")), "integration");
     }
 }

@@ -68,8 +68,15 @@ async fn attached_file_content_is_its_chunks(ctx: &TestContext) -> Result {
         .iter()
         .filter_map(|c| c["text"].as_str())
         .collect();
+    // OGX 1.5 cleans a file's text before chunking it (its file processor
+    // collapses whitespace and drops the last newline); llama-stack 0.7.3
+    // keeps the text as uploaded.
+    let expected = match ctx.stack()?.launcher() {
+        LauncherKind::LlamaStack => DOCUMENTS[0].1,
+        LauncherKind::Ogx => DOCUMENTS[0].1.trim_end(),
+    };
     ensure!(
-        text == DOCUMENTS[0].1,
+        text == expected,
         "the store holds {text:?} for paris.txt"
     );
     Ok(())
@@ -117,7 +124,7 @@ async fn stores_are_listed_until_deleted(ctx: &TestContext) -> Result {
 #[harness::test(
     marks(vector_stores, errors),
     xfail(
-        reason = "llama-stack 0.7.3 answers 400, not 404, for a vector store that does not exist",
+        reason = "llama-stack 0.7.3 (and OGX 1.5) answers 400, not 404, for a vector store that does not exist",
         status = 400,
         contains = "Vector_store 'vs_00000000-0000-0000-0000-000000000000' not found"
     )

@@ -153,6 +153,7 @@ pub(crate) async fn start(opts: ProxyOptions) -> Result<Proxy, RecordError> {
         mode: opts.mode,
         store: Arc::new(Store::new(opts.dir.clone())),
         rules: Arc::new(opts.rules.with_secrets(&opts.secrets)),
+        stack: None,
     };
     let shared = Arc::new(Shared::new(
         upstreams,

@@ -150,6 +150,8 @@ pub(crate) enum ServiceError {
     Mcp(#[from] mcp::McpError),
     #[error(transparent)]
     Issuer(#[from] IssuerError),
+    #[error(transparent)]
+    RunYaml(#[from] crate::stack::run_yaml::RunYamlError),
     #[error("{var}: the upstream URL of provider `{provider}` is not a URL: {source}")]
     UpstreamUrl {
         var: String,
