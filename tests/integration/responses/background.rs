@@ -26,7 +26,14 @@ async fn run_in_background(ctx: &TestContext) -> Result<(Value, Value)> {
     Ok((queued, done))
 }
 
-#[harness::test(text_model, marks(responses, background))]
+#[harness::test(
+    text_model,
+    marks(responses, background),
+    only(
+        stacks = "llama-stack",
+        reason = "caps the answer with `short`, a body field OGX 1.5 drops (responses/support.rs says why)"
+    )
+)]
 async fn background_response_is_queued_then_finishes(ctx: &TestContext) -> Result {
     let (queued, done) = run_in_background(ctx).await?;
     ensure!(
@@ -58,7 +65,14 @@ async fn background_response_is_queued_then_finishes(ctx: &TestContext) -> Resul
     Ok(())
 }
 
-#[harness::test(text_model, marks(responses, background))]
+#[harness::test(
+    text_model,
+    marks(responses, background),
+    only(
+        stacks = "llama-stack",
+        reason = "caps the answer with `short`, a body field OGX 1.5 drops (responses/support.rs says why)"
+    )
+)]
 async fn background_false_answers_when_done(ctx: &TestContext) -> Result {
     let body = request(ctx, "Say hello.", merged(json!({"background": false}), short(8)));
     let response = create_raw(ctx, &body).await?;
@@ -79,7 +93,14 @@ async fn background_and_stream_together_are_a_400(ctx: &TestContext) -> Result {
         .expect_error(400, &["'stream' and 'background' together"])
 }
 
-#[harness::test(text_model, marks(responses, background, errors))]
+#[harness::test(
+    text_model,
+    marks(responses, background, errors),
+    only(
+        stacks = "llama-stack",
+        reason = "caps the answer with `short`, a body field OGX 1.5 drops (responses/support.rs says why)"
+    )
+)]
 async fn cancelling_a_finished_response_is_a_409_naming_its_status(ctx: &TestContext) -> Result {
     let (_, done) = run_in_background(ctx).await?;
     let rid = id(&done)?;
@@ -96,7 +117,14 @@ async fn cancelling_a_finished_response_is_a_409_naming_its_status(ctx: &TestCon
     Ok(())
 }
 
-#[harness::test(text_model, marks(responses, background, errors))]
+#[harness::test(
+    text_model,
+    marks(responses, background, errors),
+    only(
+        stacks = "llama-stack",
+        reason = "caps the answer with `short`, a body field OGX 1.5 drops (responses/support.rs says why)"
+    )
+)]
 async fn cancelling_a_foreground_response_is_a_409(ctx: &TestContext) -> Result {
     let response = create_raw(ctx, &request(ctx, "Say hello.", short(8))).await?;
     let rid = id(&response)?;

@@ -19,6 +19,16 @@ async fn items(ctx: &TestContext, conversation: &str) -> Result<Vec<Value>> {
     Ok(list["data"].as_array().context("no `data` list")?.clone())
 }
 
+/// A new conversation and two responses in it: "My name is Ada.", then
+/// "What is my name?".
+async fn two_turns(ctx: &TestContext) -> Result<(String, Value, Value)> {
+    let conversation = new_conversation(ctx).await?;
+    let extra = merged(json!({"conversation": conversation}), short(CAP));
+    let first = create_capped(ctx, "My name is Ada.", extra.clone()).await?;
+    let second = create_capped(ctx, "What is my name?", extra).await?;
+    Ok((conversation, first, second))
+}
+
 /// The text of a conversation item (a string, or text parts).
 fn item_text(item: &Value) -> String {
     match &item["content"] {
@@ -28,12 +38,16 @@ fn item_text(item: &Value) -> String {
     }
 }
 
-#[harness::test(text_model, marks(responses, conversations))]
+#[harness::test(
+    text_model,
+    marks(responses, conversations),
+    only(
+        stacks = "llama-stack",
+        reason = "caps the answer with `short`, a body field OGX 1.5 drops (responses/support.rs says why)"
+    )
+)]
 async fn two_turns_in_a_conversation_add_four_items(ctx: &TestContext) -> Result {
-    let conversation = new_conversation(ctx).await?;
-    let extra = merged(json!({"conversation": conversation}), short(CAP));
-    let first = create_capped(ctx, "My name is Ada.", extra.clone()).await?;
-    let second = create_capped(ctx, "What is my name?", extra).await?;
+    let (conversation, first, second) = two_turns(ctx).await?;
     // Not in order: llama-stack 0.7.3 stamps items with whole seconds, so two
     // turns in one second (a replay) list in no set order.
     let items = items(ctx, &conversation).await?;
@@ -56,12 +70,16 @@ async fn two_turns_in_a_conversation_add_four_items(ctx: &TestContext) -> Result
     Ok(())
 }
 
-#[harness::test(text_model, marks(responses, conversations))]
+#[harness::test(
+    text_model,
+    marks(responses, conversations),
+    only(
+        stacks = "llama-stack",
+        reason = "caps the answer with `short`, a body field OGX 1.5 drops (responses/support.rs says why)"
+    )
+)]
 async fn second_turn_answers_from_the_conversation(ctx: &TestContext) -> Result {
-    let conversation = new_conversation(ctx).await?;
-    let extra = merged(json!({"conversation": conversation}), short(CAP));
-    let first = create_capped(ctx, "My name is Ada.", extra.clone()).await?;
-    let second = create_capped(ctx, "What is my name?", extra).await?;
+    let (_, first, second) = two_turns(ctx).await?;
     let history = json!([
         user("My name is Ada."),
         {"role": "assistant", "content": output_text(&first)?},
@@ -76,6 +94,10 @@ async fn second_turn_answers_from_the_conversation(ctx: &TestContext) -> Result 
     xfail(
         reason = "llama-stack 0.7.3 sends the new input of a conversation that has items added by hand as a list of text parts; the local upstream's (llama-cpp-python 0.3.36) chat template cannot render a list, its stream ends with no events, and the stack reports that as a completed, empty answer",
         contains = "answered \"\"; chat over"
+    ),
+    only(
+        stacks = "llama-stack",
+        reason = "caps the answer with `short`, a body field OGX 1.5 drops (responses/support.rs says why)"
     )
 )]
 async fn items_added_by_hand_are_context(ctx: &TestContext) -> Result {
@@ -93,7 +115,14 @@ async fn items_added_by_hand_are_context(ctx: &TestContext) -> Result {
     ensure_answers_like_chat(ctx, &response, history, CAP).await
 }
 
-#[harness::test(text_model, marks(responses, conversations, streaming))]
+#[harness::test(
+    text_model,
+    marks(responses, conversations, streaming),
+    only(
+        stacks = "llama-stack",
+        reason = "caps the answer with `short`, a body field OGX 1.5 drops (responses/support.rs says why)"
+    )
+)]
 async fn streamed_turn_is_added_to_the_conversation(ctx: &TestContext) -> Result {
     let conversation = new_conversation(ctx).await?;
     let body = request(
@@ -114,7 +143,14 @@ async fn streamed_turn_is_added_to_the_conversation(ctx: &TestContext) -> Result
     Ok(())
 }
 
-#[harness::test(text_model, marks(responses, conversations))]
+#[harness::test(
+    text_model,
+    marks(responses, conversations),
+    only(
+        stacks = "llama-stack",
+        reason = "caps the answer with `short`, a body field OGX 1.5 drops (responses/support.rs says why)"
+    )
+)]
 async fn response_without_a_conversation_touches_none(ctx: &TestContext) -> Result {
     let conversation = new_conversation(ctx).await?;
     create_capped(ctx, "My name is Ada.", short(CAP)).await?;

@@ -85,6 +85,10 @@ async fn unknown_conversation_is_a_404_naming_it(ctx: &TestContext) -> Result {
         reason = "llama-stack 0.7.3 answers a truncation mode it does not support with 500, a server error, instead of 400",
         status = 500,
         contains = "Truncation mode 'auto' is not supported"
+    ),
+    only(
+        stacks = "llama-stack",
+        reason = "OGX 1.5 takes truncation: auto and asks the model, where llama-stack 0.7.3 refuses it"
     )
 )]
 async fn unsupported_truncation_auto_is_a_400_naming_it(ctx: &TestContext) -> Result {
@@ -94,7 +98,14 @@ async fn unsupported_truncation_auto_is_a_400_naming_it(ctx: &TestContext) -> Re
         .expect_error(400, &["Truncation mode 'auto' is not supported"])
 }
 
-#[harness::test(text_model, marks(responses, errors, streaming))]
+#[harness::test(
+    text_model,
+    marks(responses, errors, streaming),
+    only(
+        stacks = "llama-stack",
+        reason = "OGX 1.5 takes truncation: auto and asks the model, where llama-stack 0.7.3 refuses it"
+    )
+)]
 async fn streamed_truncation_auto_fails_with_a_server_error_code(ctx: &TestContext) -> Result {
     let events = stream_events(ctx, &request(ctx, INPUT, json!({"truncation": "auto"}))).await?;
     ensure_framed(&events, "response.failed")?;

@@ -39,7 +39,14 @@ async fn listed(ctx: &TestContext, rid: &str, query: &str) -> Result<(Vec<String
     Ok((texts, list))
 }
 
-#[harness::test(text_model, marks(responses))]
+#[harness::test(
+    text_model,
+    marks(responses),
+    only(
+        stacks = "llama-stack",
+        reason = "caps the answer with `short`, a body field OGX 1.5 drops (responses/support.rs says why)"
+    )
+)]
 async fn input_items_are_newest_first_by_default(ctx: &TestContext) -> Result {
     let rid = three_inputs(ctx).await?;
     let (texts, _) = listed(ctx, &rid, "").await?;
@@ -47,7 +54,14 @@ async fn input_items_are_newest_first_by_default(ctx: &TestContext) -> Result {
     Ok(())
 }
 
-#[harness::test(text_model, marks(responses))]
+#[harness::test(
+    text_model,
+    marks(responses),
+    only(
+        stacks = "llama-stack",
+        reason = "caps the answer with `short`, a body field OGX 1.5 drops (responses/support.rs says why)"
+    )
+)]
 async fn input_items_in_given_order_when_asked(ctx: &TestContext) -> Result {
     let rid = three_inputs(ctx).await?;
     let (texts, _) = listed(ctx, &rid, "?order=asc").await?;
@@ -55,7 +69,14 @@ async fn input_items_in_given_order_when_asked(ctx: &TestContext) -> Result {
     Ok(())
 }
 
-#[harness::test(text_model, marks(responses))]
+#[harness::test(
+    text_model,
+    marks(responses),
+    only(
+        stacks = "llama-stack",
+        reason = "caps the answer with `short`, a body field OGX 1.5 drops (responses/support.rs says why)"
+    )
+)]
 async fn input_items_limit_cuts_the_list(ctx: &TestContext) -> Result {
     let rid = three_inputs(ctx).await?;
     let (page, _) = listed(ctx, &rid, "?order=asc&limit=2").await?;
@@ -69,6 +90,10 @@ async fn input_items_limit_cuts_the_list(ctx: &TestContext) -> Result {
     xfail(
         reason = "llama-stack 0.7.3 lists input items without `has_more`, `first_id` and `last_id`, so a client cannot page through them",
         contains = "has_more null on a page of 2 of 3"
+    ),
+    only(
+        stacks = "llama-stack",
+        reason = "caps the answer with `short`, a body field OGX 1.5 drops (responses/support.rs says why)"
     )
 )]
 async fn input_items_page_says_there_is_more(ctx: &TestContext) -> Result {
@@ -88,6 +113,10 @@ async fn input_items_page_says_there_is_more(ctx: &TestContext) -> Result {
     xfail(
         reason = "llama-stack 0.7.3 lists input messages given inline with `id: null`",
         contains = "input items without ids"
+    ),
+    only(
+        stacks = "llama-stack",
+        reason = "caps the answer with `short`, a body field OGX 1.5 drops (responses/support.rs says why)"
     )
 )]
 async fn input_items_have_ids(ctx: &TestContext) -> Result {
@@ -101,7 +130,14 @@ async fn input_items_have_ids(ctx: &TestContext) -> Result {
     Ok(())
 }
 
-#[harness::test(text_model, marks(responses))]
+#[harness::test(
+    text_model,
+    marks(responses),
+    only(
+        stacks = "llama-stack",
+        reason = "caps the answer with `short`, a body field OGX 1.5 drops (responses/support.rs says why)"
+    )
+)]
 async fn input_items_are_the_user_messages_given(ctx: &TestContext) -> Result {
     let rid = three_inputs(ctx).await?;
     let (_, list) = listed(ctx, &rid, "").await?;

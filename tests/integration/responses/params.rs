@@ -29,7 +29,15 @@ fn case_request(ctx: &TestContext) -> (String, Value, Value) {
     (field, value, body)
 }
 
-#[harness::test(text_model, marks(responses), cases = "responses/params.yaml")]
+#[harness::test(
+    text_model,
+    marks(responses),
+    cases = "responses/params.yaml",
+    only(
+        stacks = "llama-stack",
+        reason = "caps the answer with `short`, a body field OGX 1.5 drops (responses/support.rs says why)"
+    )
+)]
 async fn request_field_is_kept_on_the_response(ctx: &TestContext) -> Result {
     let (field, value, body) = case_request(ctx);
     let response = create_raw(ctx, &body).await?;
@@ -50,7 +58,15 @@ async fn request_field_is_kept_on_the_response(ctx: &TestContext) -> Result {
     Ok(())
 }
 
-#[harness::test(text_model, marks(responses, streaming), cases = "responses/params.yaml")]
+#[harness::test(
+    text_model,
+    marks(responses, streaming),
+    cases = "responses/params.yaml",
+    only(
+        stacks = "llama-stack",
+        reason = "caps the answer with `short`, a body field OGX 1.5 drops (responses/support.rs says why)"
+    )
+)]
 async fn request_field_is_kept_on_the_streamed_response(ctx: &TestContext) -> Result {
     let (field, value, body) = case_request(ctx);
     let events = stream_events(ctx, &body).await?;
@@ -75,7 +91,14 @@ async fn request_field_is_kept_on_the_streamed_response(ctx: &TestContext) -> Re
     Ok(())
 }
 
-#[harness::test(text_model, marks(responses))]
+#[harness::test(
+    text_model,
+    marks(responses),
+    only(
+        stacks = "llama-stack",
+        reason = "caps the answer with `short`, a body field OGX 1.5 drops (responses/support.rs says why)"
+    )
+)]
 async fn top_logprobs_give_each_token_its_alternatives(ctx: &TestContext) -> Result {
     let body = request(ctx, INPUT, merged(json!({"top_logprobs": 2}), short(8)));
     let response = create_raw(ctx, &body).await?;
@@ -109,6 +132,10 @@ async fn top_logprobs_give_each_token_its_alternatives(ctx: &TestContext) -> Res
     xfail(
         reason = "llama-stack 0.7.3 asks the model call for `logprobs: true` without `top_logprobs`, and the local upstream (llama-cpp-python 0.3.36) returns logprobs only when top_logprobs is given",
         contains = "no logprobs with include message.output_text.logprobs"
+    ),
+    only(
+        stacks = "llama-stack",
+        reason = "caps the answer with `short`, a body field OGX 1.5 drops (responses/support.rs says why)"
     )
 )]
 async fn include_logprobs_gives_token_logprobs(ctx: &TestContext) -> Result {
@@ -122,7 +149,14 @@ async fn include_logprobs_gives_token_logprobs(ctx: &TestContext) -> Result {
     Ok(())
 }
 
-#[harness::test(text_model, marks(responses))]
+#[harness::test(
+    text_model,
+    marks(responses),
+    only(
+        stacks = "llama-stack",
+        reason = "caps the answer with `short`, a body field OGX 1.5 drops (responses/support.rs says why)"
+    )
+)]
 async fn capped_answer_is_incomplete_for_length(ctx: &TestContext) -> Result {
     let response = create_raw(ctx, &request(ctx, "Tell me about Paris.", short(8))).await?;
     ensure!(
@@ -139,7 +173,14 @@ async fn capped_answer_is_incomplete_for_length(ctx: &TestContext) -> Result {
     Ok(())
 }
 
-#[harness::test(text_model, marks(responses, streaming))]
+#[harness::test(
+    text_model,
+    marks(responses, streaming),
+    only(
+        stacks = "llama-stack",
+        reason = "caps the answer with `short`, a body field OGX 1.5 drops (responses/support.rs says why)"
+    )
+)]
 async fn capped_stream_ends_with_response_incomplete(ctx: &TestContext) -> Result {
     let events = stream_events(ctx, &request(ctx, "Tell me about Paris.", short(8))).await?;
     ensure_framed(&events, "response.incomplete")?;

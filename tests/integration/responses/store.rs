@@ -17,7 +17,14 @@ async fn unstored(ctx: &TestContext) -> Result<Value> {
     Ok(response)
 }
 
-#[harness::test(text_model, marks(responses, store))]
+#[harness::test(
+    text_model,
+    marks(responses, store),
+    only(
+        stacks = "llama-stack",
+        reason = "caps the answer with `short`, a body field OGX 1.5 drops (responses/support.rs says why)"
+    )
+)]
 async fn unstored_response_cannot_be_read_back(ctx: &TestContext) -> Result {
     let rid = id(&unstored(ctx).await?)?;
     ctx.get(&format!("/v1/responses/{rid}"))
@@ -25,7 +32,14 @@ async fn unstored_response_cannot_be_read_back(ctx: &TestContext) -> Result {
         .expect_error(404, &[&rid, "not found"])
 }
 
-#[harness::test(text_model, marks(responses, store))]
+#[harness::test(
+    text_model,
+    marks(responses, store),
+    only(
+        stacks = "llama-stack",
+        reason = "caps the answer with `short`, a body field OGX 1.5 drops (responses/support.rs says why)"
+    )
+)]
 async fn unstored_response_cannot_be_continued(ctx: &TestContext) -> Result {
     let rid = id(&unstored(ctx).await?)?;
     let body = request(ctx, "And again.", json!({"previous_response_id": rid}));
@@ -34,7 +48,14 @@ async fn unstored_response_cannot_be_continued(ctx: &TestContext) -> Result {
         .expect_error(404, &[&rid])
 }
 
-#[harness::test(text_model, marks(responses, store))]
+#[harness::test(
+    text_model,
+    marks(responses, store),
+    only(
+        stacks = "llama-stack",
+        reason = "caps the answer with `short`, a body field OGX 1.5 drops (responses/support.rs says why)"
+    )
+)]
 async fn unstored_response_is_not_listed(ctx: &TestContext) -> Result {
     let rid = id(&unstored(ctx).await?)?;
     let list = ctx.get_ok("/v1/responses?limit=100").await?;
@@ -45,7 +66,14 @@ async fn unstored_response_is_not_listed(ctx: &TestContext) -> Result {
     Ok(())
 }
 
-#[harness::test(text_model, marks(responses, store))]
+#[harness::test(
+    text_model,
+    marks(responses, store),
+    only(
+        stacks = "llama-stack",
+        reason = "caps the answer with `short`, a body field OGX 1.5 drops (responses/support.rs says why)"
+    )
+)]
 async fn stored_by_default(ctx: &TestContext) -> Result {
     let response = create_raw(ctx, &request(ctx, INPUT, short(8))).await?;
     ensure!(response["store"] == true, "store defaults to {}", response["store"]);
@@ -73,7 +101,14 @@ fn ids(list: &Value) -> Result<Vec<String>> {
         .collect())
 }
 
-#[harness::test(text_model, marks(responses, store))]
+#[harness::test(
+    text_model,
+    marks(responses, store),
+    only(
+        stacks = "llama-stack",
+        reason = "caps the answer with `short`, a body field OGX 1.5 drops (responses/support.rs says why)"
+    )
+)]
 async fn list_is_newest_first_unless_asked(ctx: &TestContext) -> Result {
     let (first, second) = two(ctx).await?;
     let desc = ids(&ctx.get_ok("/v1/responses?limit=100").await?)?;
@@ -94,7 +129,14 @@ async fn list_is_newest_first_unless_asked(ctx: &TestContext) -> Result {
     Ok(())
 }
 
-#[harness::test(text_model, marks(responses, store))]
+#[harness::test(
+    text_model,
+    marks(responses, store),
+    only(
+        stacks = "llama-stack",
+        reason = "caps the answer with `short`, a body field OGX 1.5 drops (responses/support.rs says why)"
+    )
+)]
 async fn list_pages_with_limit_and_after(ctx: &TestContext) -> Result {
     let (first, second) = two(ctx).await?;
     let page = ctx.get_ok("/v1/responses?limit=1").await?;
@@ -113,7 +155,14 @@ async fn list_pages_with_limit_and_after(ctx: &TestContext) -> Result {
     Ok(())
 }
 
-#[harness::test(text_model, marks(responses, store))]
+#[harness::test(
+    text_model,
+    marks(responses, store),
+    only(
+        stacks = "llama-stack",
+        reason = "caps the answer with `short`, a body field OGX 1.5 drops (responses/support.rs says why)"
+    )
+)]
 async fn list_filters_by_model(ctx: &TestContext) -> Result {
     let rid = id(&create_raw(ctx, &request(ctx, INPUT, short(8))).await?)?;
     let model = ctx.text_model();
@@ -132,7 +181,14 @@ async fn list_filters_by_model(ctx: &TestContext) -> Result {
     Ok(())
 }
 
-#[harness::test(text_model, marks(responses, store))]
+#[harness::test(
+    text_model,
+    marks(responses, store),
+    only(
+        stacks = "llama-stack",
+        reason = "caps the answer with `short`, a body field OGX 1.5 drops (responses/support.rs says why)"
+    )
+)]
 async fn deleted_response_is_no_longer_listed(ctx: &TestContext) -> Result {
     let rid = id(&create_raw(ctx, &request(ctx, INPUT, short(8))).await?)?;
     let deleted = ctx.delete(&format!("/v1/responses/{rid}")).await?.ok()?;
@@ -147,7 +203,14 @@ async fn deleted_response_is_no_longer_listed(ctx: &TestContext) -> Result {
         .expect_error(404, &[&rid])
 }
 
-#[harness::test(text_model, marks(responses, store, errors))]
+#[harness::test(
+    text_model,
+    marks(responses, store, errors),
+    only(
+        stacks = "llama-stack",
+        reason = "caps the answer with `short`, a body field OGX 1.5 drops (responses/support.rs says why)"
+    )
+)]
 async fn deleting_twice_is_a_404(ctx: &TestContext) -> Result {
     let rid = id(&create_raw(ctx, &request(ctx, INPUT, short(8))).await?)?;
     ctx.delete(&format!("/v1/responses/{rid}")).await?.ok()?;

@@ -13,7 +13,14 @@ fn answer_json(response: &Value) -> Result<Value> {
     serde_json::from_str(text.trim()).with_context(|| format!("the answer is not JSON: {text:?}"))
 }
 
-#[harness::test(text_model, marks(responses, structured_output))]
+#[harness::test(
+    text_model,
+    marks(responses, structured_output),
+    only(
+        stacks = "llama-stack",
+        reason = "caps the answer with `short`, a body field OGX 1.5 drops (responses/support.rs says why)"
+    )
+)]
 async fn json_object_format_answers_a_json_object(ctx: &TestContext) -> Result {
     let extra = json!({"text": {"format": {"type": "json_object"}}, "max_tokens": 64});
     let body = request(ctx, "Describe Paris as a JSON object.", extra);
@@ -34,7 +41,14 @@ async fn json_object_format_answers_a_json_object(ctx: &TestContext) -> Result {
     Ok(())
 }
 
-#[harness::test(text_model, marks(responses, structured_output))]
+#[harness::test(
+    text_model,
+    marks(responses, structured_output),
+    only(
+        stacks = "llama-stack",
+        reason = "caps the answer with `short`, a body field OGX 1.5 drops (responses/support.rs says why)"
+    )
+)]
 async fn text_format_defaults_to_text(ctx: &TestContext) -> Result {
     let response = create_raw(ctx, &request(ctx, "Hi", short(8))).await?;
     ensure_finished(&response)?;
@@ -91,6 +105,10 @@ fn conforms(value: &Value, schema: &Value, at: &str) -> Result<()> {
         reason = "the local upstream (llama-cpp-python 0.3.36) accepts `response_format` types `text` and `json_object` only, and llama-stack 0.7.3 passes `json_schema` on as it is; the model call fails with 422 and the response with 500",
         status = 500,
         contains = "Input should be 'text' or 'json_object'"
+    ),
+    only(
+        stacks = "llama-stack",
+        reason = "caps the answer with `short`, a body field OGX 1.5 drops (responses/support.rs says why)"
     )
 )]
 async fn json_schema_format_answers_json_that_fits(ctx: &TestContext) -> Result {

@@ -86,7 +86,14 @@ async fn answered_call(ctx: &TestContext) -> Result<(Value, Value)> {
     Ok((call, second))
 }
 
-#[harness::test(text_model, marks(responses, tools))]
+#[harness::test(
+    text_model,
+    marks(responses, tools),
+    only(
+        stacks = "llama-stack",
+        reason = "caps the answer with `short`, a body field OGX 1.5 drops (responses/support.rs says why)"
+    )
+)]
 async fn function_call_output_is_answered_in_text(ctx: &TestContext) -> Result {
     let (_, second) = answered_call(ctx).await?;
     ensure_finished(&second)?;
@@ -102,7 +109,14 @@ async fn function_call_output_is_answered_in_text(ctx: &TestContext) -> Result {
     Ok(())
 }
 
-#[harness::test(text_model, marks(responses, tools))]
+#[harness::test(
+    text_model,
+    marks(responses, tools),
+    only(
+        stacks = "llama-stack",
+        reason = "caps the answer with `short`, a body field OGX 1.5 drops (responses/support.rs says why)"
+    )
+)]
 async fn function_call_output_is_an_input_item_of_the_next_turn(ctx: &TestContext) -> Result {
     let (call, second) = answered_call(ctx).await?;
     let listed = ctx
@@ -130,6 +144,10 @@ async fn function_call_output_is_an_input_item_of_the_next_turn(ctx: &TestContex
     xfail(
         reason = "llama-stack 0.7.3 sends an inline function_call as an assistant message without `content`, which the local upstream's (llama-cpp-python 0.3.36) chat template cannot render; its stream ends with no events, and the stack reports that as a completed, empty answer",
         contains = "no answer to the inline result"
+    ),
+    only(
+        stacks = "llama-stack",
+        reason = "caps the answer with `short`, a body field OGX 1.5 drops (responses/support.rs says why)"
     )
 )]
 async fn inline_call_and_output_are_answered_without_a_stored_response(
@@ -158,6 +176,10 @@ async fn inline_call_and_output_are_answered_without_a_stored_response(
     xfail(
         reason = "llama-stack 0.7.3 sends each inline function_call as an assistant message without `content` (and splits parallel calls into one message each), which the local upstream's (llama-cpp-python 0.3.36) chat template cannot render; its stream ends with no events, and the stack reports that as a completed, empty answer",
         contains = "no answer to two results"
+    ),
+    only(
+        stacks = "llama-stack",
+        reason = "caps the answer with `short`, a body field OGX 1.5 drops (responses/support.rs says why)"
     )
 )]
 async fn two_parallel_calls_and_their_outputs_are_answered(ctx: &TestContext) -> Result {
@@ -206,13 +228,22 @@ async fn function_without_parameters_is_called_with_an_empty_object(ctx: &TestCo
     Ok(())
 }
 
-#[harness::test(text_model, marks(responses, tools))]
+/// A capped response to [`QUESTION`] offering `tools` with `tool_choice`.
+async fn choosing(ctx: &TestContext, tools: Value, tool_choice: Value) -> Result<Value> {
+    let extra = merged(json!({"tools": tools, "tool_choice": tool_choice}), short(24));
+    create_capped(ctx, QUESTION, extra).await
+}
+
+#[harness::test(
+    text_model,
+    marks(responses, tools),
+    only(
+        stacks = "llama-stack",
+        reason = "caps the answer with `short`, a body field OGX 1.5 drops (responses/support.rs says why)"
+    )
+)]
 async fn tool_choice_none_answers_in_text(ctx: &TestContext) -> Result {
-    let extra = merged(
-        json!({"tools": [weather_function()], "tool_choice": "none"}),
-        short(24),
-    );
-    let response = create_capped(ctx, QUESTION, extra).await?;
+    let response = choosing(ctx, json!([weather_function()]), json!("none")).await?;
     ensure!(
         item_types(&response) == ["message"],
         "output {:?}",
@@ -225,13 +256,16 @@ async fn tool_choice_none_answers_in_text(ctx: &TestContext) -> Result {
     Ok(())
 }
 
-#[harness::test(text_model, marks(responses, tools))]
+#[harness::test(
+    text_model,
+    marks(responses, tools),
+    only(
+        stacks = "llama-stack",
+        reason = "caps the answer with `short`, a body field OGX 1.5 drops (responses/support.rs says why)"
+    )
+)]
 async fn tool_choice_auto_answers_a_call_or_text(ctx: &TestContext) -> Result {
-    let extra = merged(
-        json!({"tools": [weather_function()], "tool_choice": "auto"}),
-        short(24),
-    );
-    let response = create_capped(ctx, QUESTION, extra).await?;
+    let response = choosing(ctx, json!([weather_function()]), json!("auto")).await?;
     let calls = items(&response, "function_call");
     if calls.is_empty() {
         ensure!(
@@ -251,14 +285,14 @@ async fn tool_choice_auto_answers_a_call_or_text(ctx: &TestContext) -> Result {
     xfail(
         reason = "llama-cpp-python 0.3.36 (the local model server) enforces a named tool_choice with a grammar but ignores `required`, so SmolLM2-135M answers in text",
         contains = "tool_choice `required` answered with [\"message\"]"
+    ),
+    only(
+        stacks = "llama-stack",
+        reason = "caps the answer with `short`, a body field OGX 1.5 drops (responses/support.rs says why)"
     )
 )]
 async fn tool_choice_required_makes_a_call(ctx: &TestContext) -> Result {
-    let extra = merged(
-        json!({"tools": [weather_function()], "tool_choice": "required"}),
-        short(24),
-    );
-    let response = create_capped(ctx, QUESTION, extra).await?;
+    let response = choosing(ctx, json!([weather_function()]), json!("required")).await?;
     ensure!(
         !items(&response, "function_call").is_empty(),
         "tool_choice `required` answered with {:?}",
@@ -267,14 +301,17 @@ async fn tool_choice_required_makes_a_call(ctx: &TestContext) -> Result {
     Ok(())
 }
 
-#[harness::test(text_model, marks(responses, tools))]
+#[harness::test(
+    text_model,
+    marks(responses, tools),
+    only(
+        stacks = "llama-stack",
+        reason = "caps the answer with `short`, a body field OGX 1.5 drops (responses/support.rs says why)"
+    )
+)]
 async fn allowed_tools_choice_offers_only_the_allowed_function(ctx: &TestContext) -> Result {
     let choice = json!({"type": "allowed_tools", "mode": "auto", "tools": [{"type": "function", "name": "get_time"}]});
-    let extra = merged(
-        json!({"tools": [weather_function(), time_function()], "tool_choice": choice}),
-        short(24),
-    );
-    let response = create_capped(ctx, QUESTION, extra).await?;
+    let response = choosing(ctx, json!([weather_function(), time_function()]), json!(choice)).await?;
     for call in items(&response, "function_call") {
         check_function_call(call, "get_time")?;
     }
@@ -378,6 +415,10 @@ async fn streamed_call_arguments_add_up_to_the_call(ctx: &TestContext) -> Result
         reason = "llama-stack 0.7.3 sends a function_call_output given as a list of input_text parts on as a tool message whose content is a list; the local upstream (llama-cpp-python 0.3.36) accepts only a string there",
         status = 500,
         contains = "Input should be a valid string"
+    ),
+    only(
+        stacks = "llama-stack",
+        reason = "caps the answer with `short`, a body field OGX 1.5 drops (responses/support.rs says why)"
     )
 )]
 async fn function_call_output_as_text_parts_is_answered(ctx: &TestContext) -> Result {

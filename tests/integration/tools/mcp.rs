@@ -516,7 +516,13 @@ async fn authorization_in_headers_is_a_400_pointing_at_the_field(ctx: &TestConte
     marks(responses, tools, mcp, auth, streaming, errors),
     xfail(
         reason = "llama-stack 0.7.3 answers a streamed response whose MCP server refuses it with an event that has no type (`{\"error\": {\"message\": \"Internal server error…\"}}`) instead of `response.failed`",
-        contains = "the stream ends with None, not response.failed"
+        contains = "the stream ends with None, not response.failed",
+        stacks = "llama-stack"
+    ),
+    xfail(
+        reason = "OGX 1.5 answers a streamed response whose MCP server refuses it with an `error` event (server_error, `Internal server error`) instead of `response.failed`",
+        contains = "the stream ends with Some(\"error\"), not response.failed",
+        stacks = "ogx"
     )
 )]
 async fn streamed_401_from_the_server_fails_the_response(ctx: &TestContext) -> Result {
@@ -592,6 +598,10 @@ async fn unknown_connector_is_a_404_naming_it(ctx: &TestContext) -> Result {
         reason = "llama-stack 0.7.3 sends an MCP result back to the model as a tool message whose content is a list of text parts; the local upstream (llama-cpp-python 0.3.36) accepts only a string there",
         status = 500,
         contains = "Input should be a valid string"
+    ),
+    only(
+        stacks = "llama-stack",
+        reason = "caps the answer with `short`, a body field OGX 1.5 drops (responses/support.rs says why)"
     )
 )]
 async fn mcp_result_is_answered_by_the_model(ctx: &TestContext) -> Result {
