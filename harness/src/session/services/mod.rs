@@ -14,6 +14,7 @@
 //! Which services a session has follows from its spec and its run.yaml, so a
 //! user still types only `--stack-config`.
 
+mod chroma;
 mod model;
 mod postgres;
 mod proxy;
@@ -26,7 +27,8 @@ use serde::{Deserialize, Serialize};
 
 use super::SupervisorSpec;
 use crate::local_model::LocalModelError;
-use crate::process::Progress;
+use crate::process::{ProcessError, Progress};
+use crate::python::PythonError;
 use crate::record::RecordError;
 use crate::stack::provision::ProvisionError;
 use crate::stack::run_yaml::{BackendType, RunConfig};
@@ -122,6 +124,28 @@ pub(crate) enum ServiceError {
     Record(#[from] RecordError),
     #[error(transparent)]
     Postgres(#[from] postgres::PostgresError),
+    #[error(transparent)]
+    Python(#[from] PythonError),
+    #[error(transparent)]
+    Process(#[from] ProcessError),
+    #[error(
+        "`{}` is missing: the {service}'s pinned requirements are committed there; restore it with \
+         `git checkout -- {file}`",
+        path.display()
+    )]
+    NoRequirements {
+        service: &'static str,
+        path: PathBuf,
+        file: &'static str,
+    },
+    #[error("the {0} was started before it was provisioned")]
+    NotProvisioned(&'static str),
+    #[error("cannot {action} `{}`: {source}", path.display())]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{var}: the upstream URL of provider `{provider}` is not a URL: {source}")]
     UpstreamUrl {
         var: String,
@@ -154,7 +178,8 @@ fn needs_postgres(spec: &SupervisorSpec, config: &RunConfig) -> bool {
 
 /// The services a session runs before its stack, in the order they start:
 /// what the spec asks for (a local model to record from, the proxy) and
-/// what the run.yaml needs (its stores' database, its token issuer, ...).
+/// what the run.yaml needs (its stores' database, its token issuer, its
+/// vector store server, ...).
 pub(crate) fn plan(spec: &SupervisorSpec, config: &RunConfig) -> Vec<Box<dyn Service>> {
     let mut services: Vec<Box<dyn Service>> = Vec::new();
     if spec.local_model {
@@ -165,6 +190,9 @@ pub(crate) fn plan(spec: &SupervisorSpec, config: &RunConfig) -> Vec<Box<dyn Ser
     }
     if spec.proxy_recorder {
         services.push(Box::new(proxy::ProxyService::default()));
+    }
+    if chroma::wanted(spec, config) {
+        services.push(Box::new(chroma::ChromaService::default()));
     }
     services
 }
