@@ -62,7 +62,9 @@ pub mod prelude {
 /// Plumbing the `#[harness::test]` expansion refers to; not a stable API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::registry::{CaseSource, Param, TESTS, TestDef, TestFn, Xfail, params};
+    pub use crate::registry::{
+        Capability, CaseSource, Param, TESTS, TestDef, TestFn, Xfail, capabilities, params,
+    };
     pub use linkme;
 }
 

@@ -153,3 +153,21 @@ fn cases_and_cases_from_exclude_each_other() {
     let err = expanded(r#"cases = "a.yaml", cases_from = f"#).expect_err("both");
     assert_eq!(err.to_string(), "give `cases` or `cases_from`, not both");
 }
+
+#[test]
+fn capabilities_are_paths_into_the_harness_table() {
+    let out = expanded("vector_io, needs(keyword_search, metadata_filters)").expect("expands");
+    assert!(
+        out.contains(
+            "capabilities : & [:: harness :: __private :: capabilities :: keyword_search , :: harness :: __private :: capabilities :: metadata_filters]"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("needs : & [:: harness :: __private :: params :: vector_io]"),
+        "{out}"
+    );
+    let (message, column) = error("vector_io, needs(hybrid_search, hybrid_search)");
+    assert_eq!(message, "`hybrid_search` given twice");
+    assert_eq!(column, "vector_io, needs(hybrid_search, ".len());
+}

@@ -25,6 +25,7 @@ use std::sync::Arc;
 
 use super::cases::Case;
 use super::param::Param;
+use super::vector_io::Capability;
 use crate::client::TestContext;
 
 /// The type-erased body of a test: the macro wraps the user's `async fn`.
@@ -68,6 +69,9 @@ pub struct TestDef {
     pub xfail: Option<Xfail>,
     /// Never run unless asked (`--ignored`), for this reason.
     pub ignore: Option<&'static str>,
+    /// What it needs from its vector-io provider (`needs(keyword_search)`):
+    /// a trial whose provider lacks one is ignored, naming it.
+    pub capabilities: &'static [Capability],
     /// Overrides `--test-timeout` for this test.
     pub timeout_secs: Option<u64>,
     /// Whether the test talks to the stack (`stack = false` says it does

@@ -56,6 +56,7 @@ pub fn synthetic_registered(n: usize) -> Registered {
             cases_from: None,
             xfail: None,
             ignore: None,
+            capabilities: &[],
             timeout_secs: None,
             needs_stack: true,
             run: never,
