@@ -5,7 +5,7 @@
 
 use harness::prelude::*;
 
-use super::kb::{DOCUMENTS, create_store, id_of, same, set, upload_text};
+use super::kb::{DOCUMENTS, create_store, id_of, list_ids, same, set, upload_text};
 use crate::wait;
 
 /// Uploads the three documents; their ids.
@@ -18,13 +18,32 @@ async fn upload_documents(ctx: &TestContext) -> Result<Vec<String>> {
 }
 
 /// Creates a batch of `file_ids` (with `extra` in the body) in `store`.
-async fn create_batch(ctx: &TestContext, store: &str, file_ids: &[String], extra: Value) -> Result<Value> {
+async fn create_batch(
+    ctx: &TestContext,
+    store: &str,
+    file_ids: &[String],
+    extra: Value,
+) -> Result<Value> {
     let mut body = json!({"file_ids": file_ids});
     if let (Some(body), Value::Object(extra)) = (body.as_object_mut(), extra) {
         body.extend(extra);
     }
     ctx.post_ok(&format!("/v1/vector_stores/{store}/file_batches"), &body)
         .await
+}
+
+/// A new store, the three documents uploaded, and a batch of them (with
+/// `extra` in its body) settled: the store's id, the files' ids, the batch.
+async fn settled_batch_of_documents(
+    ctx: &TestContext,
+    name: &str,
+    extra: Value,
+) -> Result<(String, Vec<String>, Value)> {
+    let store = create_store(ctx, name).await?;
+    let files = upload_documents(ctx).await?;
+    let batch = id_of(&create_batch(ctx, &store, &files, extra).await?)?;
+    let settled = settled(ctx, &store, &batch).await?;
+    Ok((store, files, settled))
 }
 
 /// Waits until the batch is no longer in progress; the batch then.
@@ -86,27 +105,23 @@ async fn a_batch_attaches_every_file_and_completes(ctx: &TestContext) -> Result 
     marks(vector_stores, files, batches)
 )]
 async fn a_batch_lists_its_files_in_pages(ctx: &TestContext) -> Result {
-    let store = create_store(ctx, "batch-list").await?;
-    let files = upload_documents(ctx).await?;
-    let batch = id_of(&create_batch(ctx, &store, &files, json!({})).await?)?;
-    settled(ctx, &store, &batch).await?;
-    let path = format!("/v1/vector_stores/{store}/file_batches/{batch}/files");
-    let ids = |page: &Value| -> Result<Vec<String>> {
-        page["data"]
-            .as_array()
-            .with_context(|| format!("no `data` in {page}"))?
-            .iter()
-            .map(id_of)
-            .collect()
-    };
+    let (store, files, batch) = settled_batch_of_documents(ctx, "batch-list", json!({})).await?;
+    let path = format!(
+        "/v1/vector_stores/{store}/file_batches/{}/files",
+        id_of(&batch)?
+    );
     let all = ctx.get_ok(&path).await?;
     ensure!(
         all["object"] == "list" && all["has_more"] == false,
         "list {all}"
     );
-    ensure!(set(&ids(&all)?) == set(&files), "the batch lists {:?}", ids(&all)?);
+    ensure!(
+        set(&list_ids(&all)?) == set(&files),
+        "the batch lists {:?}",
+        list_ids(&all)?
+    );
     let first = ctx.get_ok(&format!("{path}?limit=2")).await?;
-    let first_ids = ids(&first)?;
+    let first_ids = list_ids(&first)?;
     ensure!(
         first_ids.len() == 2 && first["has_more"] == true,
         "limit=2 gave {first_ids:?}, has_more {}",
@@ -115,7 +130,7 @@ async fn a_batch_lists_its_files_in_pages(ctx: &TestContext) -> Result {
     let rest = ctx
         .get_ok(&format!("{path}?limit=2&after={}", first_ids[1]))
         .await?;
-    let rest_ids = ids(&rest)?;
+    let rest_ids = list_ids(&rest)?;
     ensure!(
         rest_ids.len() == 1 && !first_ids.contains(&rest_ids[0]),
         "the page after {first_ids:?} gave {rest_ids:?}"
@@ -130,10 +145,7 @@ async fn a_batch_lists_its_files_in_pages(ctx: &TestContext) -> Result {
     marks(vector_stores, files, batches)
 )]
 async fn batch_files_hold_their_text(ctx: &TestContext) -> Result {
-    let store = create_store(ctx, "batch-content").await?;
-    let files = upload_documents(ctx).await?;
-    let batch = id_of(&create_batch(ctx, &store, &files, json!({})).await?)?;
-    let done = settled(ctx, &store, &batch).await?;
+    let (store, files, done) = settled_batch_of_documents(ctx, "batch-content", json!({})).await?;
     ensure!(done["status"] == "completed", "the batch settled as {done}");
     for (file, (name, text)) in files.iter().zip(DOCUMENTS) {
         let content = ctx
@@ -157,11 +169,10 @@ async fn batch_files_hold_their_text(ctx: &TestContext) -> Result {
     marks(vector_stores, files, batches)
 )]
 async fn a_batchs_attributes_reach_every_file(ctx: &TestContext) -> Result {
-    let store = create_store(ctx, "batch-attributes").await?;
-    let files = upload_documents(ctx).await?;
     let attributes = json!({"team": "qa", "sprint": 7});
-    let batch = id_of(&create_batch(ctx, &store, &files, json!({"attributes": attributes})).await?)?;
-    settled(ctx, &store, &batch).await?;
+    let (store, files, _) =
+        settled_batch_of_documents(ctx, "batch-attributes", json!({"attributes": attributes}))
+            .await?;
     for file in &files {
         let attached = ctx
             .get_ok(&format!("/v1/vector_stores/{store}/files/{file}"))
@@ -254,7 +265,12 @@ async fn cancelling_a_finished_batch_is_refused_naming_its_status(ctx: &TestCont
         &json!({}),
     )
     .await?
-    .expect_error(400, &[&format!("Cannot cancel batch {batch} with status completed")])
+    .expect_error(
+        400,
+        &[&format!(
+            "Cannot cancel batch {batch} with status completed"
+        )],
+    )
 }
 
 #[harness::test(
@@ -282,11 +298,7 @@ async fn a_batch_of_missing_files_counts_them_failed(ctx: &TestContext) -> Resul
     Ok(())
 }
 
-#[harness::test(
-    vector_io,
-    needs(file_batches),
-    marks(vector_stores, batches, errors)
-)]
+#[harness::test(vector_io, needs(file_batches), marks(vector_stores, batches, errors))]
 async fn an_unknown_batch_is_refused_naming_it(ctx: &TestContext) -> Result {
     let store = create_store(ctx, "batch-unknown").await?;
     let batch = "batch_00000000-0000-0000-0000-000000000000";

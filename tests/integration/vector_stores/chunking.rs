@@ -36,7 +36,10 @@ async fn chunks(
     let file = upload_text(ctx, &format!("{name}.txt"), text).await?;
     let path = format!("/v1/vector_stores/{store}/files");
     let attached = ctx
-        .post_ok(&path, &json!({"file_id": file, "chunking_strategy": strategy}))
+        .post_ok(
+            &path,
+            &json!({"file_id": file, "chunking_strategy": strategy}),
+        )
         .await?;
     ensure!(
         attached["status"] == "completed",
@@ -117,10 +120,19 @@ async fn static_chunks_overlap_by_what_was_asked(ctx: &TestContext) -> Result {
     Ok(())
 }
 
-#[harness::test(vector_io, embedding_model, marks(vector_stores, files, chunking, errors))]
+#[harness::test(
+    vector_io,
+    embedding_model,
+    marks(vector_stores, files, chunking, errors)
+)]
 async fn contextual_chunking_without_a_model_is_refused(ctx: &TestContext) -> Result {
     let store = create_store(ctx, "contextual-no-model").await?;
-    let file = upload_text(ctx, "contextual.txt", "Test content for contextual chunking.\n").await?;
+    let file = upload_text(
+        ctx,
+        "contextual.txt",
+        "Test content for contextual chunking.\n",
+    )
+    .await?;
     ctx.post(
         &format!("/v1/vector_stores/{store}/files"),
         &json!({"file_id": file, "chunking_strategy": {
@@ -132,9 +144,14 @@ async fn contextual_chunking_without_a_model_is_refused(ctx: &TestContext) -> Re
     .expect_error(400, &["model_id is required"])
 }
 
+// One model call at a time, each given 5 minutes: the local model server
+// answers one request at a time, and a recording run on a loaded machine
+// overran the stack's default (120 s per call, 3 at once), failing the
+// attachment. Neither reaches the model: the recordings stay the same.
 fn contextual_strategy(model: &str) -> Value {
     json!({"type": "contextual", "contextual": {
         "model_id": model, "max_chunk_size_tokens": 200, "chunk_overlap_tokens": 50,
+        "max_concurrency": 1, "timeout_seconds": 300,
     }})
 }
 
@@ -172,8 +189,9 @@ async fn contextual_chunks_are_searchable(ctx: &TestContext) -> Result {
     let data = page["data"].as_array().context("no `data`")?;
     ensure!(!data.is_empty(), "nothing found in contextual chunks");
     ensure!(
-        data.iter()
-            .all(|r| r["content"][0]["text"].as_str().is_some_and(|t| !t.is_empty())),
+        data.iter().all(|r| r["content"][0]["text"]
+            .as_str()
+            .is_some_and(|t| !t.is_empty())),
         "a result without text: {page}"
     );
     Ok(())

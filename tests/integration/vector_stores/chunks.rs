@@ -120,7 +120,10 @@ async fn a_query_answers_whole_chunks_as_they_were_inserted(ctx: &TestContext) -
         .zip(&given)
         .map(|(s, g)| (s.as_f64().unwrap_or(f64::NAN) - g).abs())
         .fold(0.0, f64::max);
-    ensure!(drift < 1e-4, "the stored embedding differs by up to {drift}");
+    ensure!(
+        drift < 1e-4,
+        "the stored embedding differs by up to {drift}"
+    );
     Ok(())
 }
 

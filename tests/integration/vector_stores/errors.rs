@@ -54,7 +54,10 @@ async fn a_file_not_in_the_store_is_refused_naming_both(ctx: &TestContext) -> Re
     let file = upload_text(ctx, name, text).await?;
     ctx.get(&format!("/v1/vector_stores/{store}/files/{file}"))
         .await?
-        .expect_error(400, &[&format!("File {file} not found in vector store {store}")])
+        .expect_error(
+            400,
+            &[&format!("File {file} not found in vector store {store}")],
+        )
 }
 
 // The chunk API parses filters before it searches, so a bad one is an

@@ -3,7 +3,7 @@
 
 use harness::prelude::*;
 
-use super::kb::{DOCUMENTS, Kb, create_store, id_of, new_store, same, set, upload_text};
+use super::kb::{DOCUMENTS, Kb, create_store, id_of, list_ids, new_store, same, set, upload_text};
 
 /// `file_counts` of the store at `path`, as (completed, failed, total), with
 /// the other two counts checked to be 0.
@@ -20,16 +20,6 @@ async fn counts(ctx: &TestContext, path: &str) -> Result<(u64, u64, u64)> {
         "file_counts {counts}"
     );
     Ok((count("completed")?, count("failed")?, count("total")?))
-}
-
-/// The ids of a list page's `data`.
-fn ids(page: &Value) -> Result<Vec<String>> {
-    page["data"]
-        .as_array()
-        .with_context(|| format!("no `data` in {page}"))?
-        .iter()
-        .map(id_of)
-        .collect()
 }
 
 #[harness::test(vector_io, embedding_model, marks(vector_stores, files))]
@@ -86,8 +76,11 @@ async fn an_attached_file_is_completed_counted_and_found(ctx: &TestContext) -> R
 async fn attached_files_are_counted_and_listed(ctx: &TestContext) -> Result {
     let kb = Kb::create(ctx, "counted", &DOCUMENTS).await?;
     let found = counts(ctx, &kb.path("")).await?;
-    ensure!(found == (3, 0, 3), "counts {found:?} after three attachments");
-    let listed = ids(&ctx.get_ok(&kb.path("/files")).await?)?;
+    ensure!(
+        found == (3, 0, 3),
+        "counts {found:?} after three attachments"
+    );
+    let listed = list_ids(&ctx.get_ok(&kb.path("/files")).await?)?;
     let uploaded: Vec<&str> = kb.files.iter().map(|(_, id)| id.as_str()).collect();
     ensure!(
         set(&listed) == set(&uploaded),
@@ -97,9 +90,7 @@ async fn attached_files_are_counted_and_listed(ctx: &TestContext) -> Result {
 }
 
 #[harness::test(vector_io, embedding_model, marks(vector_stores, files))]
-async fn files_given_at_creation_are_attached_and_a_missing_one_fails(
-    ctx: &TestContext,
-) -> Result {
+async fn files_given_at_creation_are_attached_and_a_missing_one_fails(ctx: &TestContext) -> Result {
     let mut file_ids = Vec::new();
     for (name, text) in DOCUMENTS {
         file_ids.push(upload_text(ctx, name, text).await?);
@@ -129,16 +120,13 @@ async fn files_given_at_creation_are_attached_and_a_missing_one_fails(
         );
     }
     ensure!(
-        set(&ids(&files)?) == set(&asked),
+        set(&list_ids(&files)?) == set(&asked),
         "listed {:?}, asked for {asked:?}",
-        ids(&files)?
+        list_ids(&files)?
     );
-    let failed = ids(&ctx.get_ok(&format!("{path}/files?filter=failed")).await?)?;
+    let failed = list_ids(&ctx.get_ok(&format!("{path}/files?filter=failed")).await?)?;
     ensure!(failed == [missing], "filter=failed listed {failed:?}");
-    let detached = ctx
-        .delete(&format!("{path}/files/{missing}"))
-        .await?
-        .ok()?;
+    let detached = ctx.delete(&format!("{path}/files/{missing}")).await?.ok()?;
     ensure!(detached["id"] == missing, "detach answered {detached}");
     let found = counts(ctx, &path).await?;
     ensure!(
@@ -156,7 +144,7 @@ async fn listing_files_pages_with_limit_and_after(ctx: &TestContext) -> Result {
         all["object"] == "list" && all["has_more"] == false,
         "list {all}"
     );
-    let all_ids = ids(&all)?;
+    let all_ids = list_ids(&all)?;
     ensure!(all_ids.len() == 3, "{} files listed", all_ids.len());
     ensure!(
         all["first_id"] == all_ids[0].as_str() && all["last_id"] == all_ids[2].as_str(),
@@ -174,7 +162,7 @@ async fn listing_files_pages_with_limit_and_after(ctx: &TestContext) -> Result {
         );
     }
     let first = ctx.get_ok(&kb.path("/files?limit=2")).await?;
-    let first_ids = ids(&first)?;
+    let first_ids = list_ids(&first)?;
     ensure!(
         first_ids.len() == 2 && first["has_more"] == true,
         "limit=2 gave {first_ids:?}, has_more {}",
@@ -189,7 +177,7 @@ async fn listing_files_pages_with_limit_and_after(ctx: &TestContext) -> Result {
     let rest = ctx
         .get_ok(&kb.path(&format!("/files?limit=2&after={}", first_ids[1])))
         .await?;
-    let rest_ids = ids(&rest)?;
+    let rest_ids = list_ids(&rest)?;
     ensure!(
         rest_ids.len() == 1 && rest["has_more"] == false,
         "the page after gave {rest_ids:?}, has_more {}",
@@ -305,8 +293,8 @@ async fn detaching_files_updates_the_counts(ctx: &TestContext) -> Result {
 
 #[harness::test(vector_io, embedding_model, marks(vector_stores, files))]
 async fn file_attributes_can_be_updated(ctx: &TestContext) -> Result {
-    let kb = Kb::with_attributes(ctx, "attributes", &DOCUMENTS[..1], &[json!({"foo": "bar"})])
-        .await?;
+    let kb =
+        Kb::with_attributes(ctx, "attributes", &DOCUMENTS[..1], &[json!({"foo": "bar"})]).await?;
     let path = kb.path(&format!("/files/{}", kb.file("paris.txt")?));
     let before = ctx.get_ok(&path).await?;
     ensure!(

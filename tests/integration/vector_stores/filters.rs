@@ -1,8 +1,9 @@
 //! Metadata filters: every comparison (`eq`, `ne`, `gt`, `gte`, `lt`,
 //! `lte`, `in`, `nin`) on strings, numbers and booleans, and compound
 //! filters (`and`, `or`, nested), through the chunk API
-//! (`/v1/vector-io/query`, `params.filters`) and the OpenAI search
-//! (`filters`, on chunk metadata and on file attributes).
+//! (`/v1/vector-io/query`, `params.filters`; one case each in
+//! `test_cases/vector_stores/filters.yaml`) and the OpenAI search (`filters`,
+//! on chunk metadata and on file attributes).
 //!
 //! Five chunks with known metadata are inserted, and every query asks for
 //! more results than there are chunks, so each filter must return exactly
@@ -87,102 +88,26 @@ async fn ensure_matches(ctx: &TestContext, filters: Value, expected: &[&str]) ->
     Ok(())
 }
 
-#[harness::test(vector_io, embedding_model, needs(metadata_filters), marks(vector_stores, filters))]
-async fn eq_on_a_string(ctx: &TestContext) -> Result {
-    ensure_matches(ctx, eq("topic", json!("ai")), &["descent", "attention"]).await
+/// One filter per case of `test_cases/vector_stores/filters.yaml`: every
+/// comparison on strings, numbers and booleans, `and`, `or`, nested, and one
+/// that matches nothing.
+#[harness::test(
+    vector_io,
+    embedding_model,
+    needs(metadata_filters),
+    marks(vector_stores, filters),
+    cases = "vector_stores/filters.yaml"
+)]
+async fn a_filter_keeps_exactly_the_chunks_it_matches(ctx: &TestContext) -> Result {
+    let filter = ctx.case()["filter"].clone();
+    let expected: Vec<String> = ctx.case_as::<Expected>()?.expect;
+    let expected: Vec<&str> = expected.iter().map(String::as_str).collect();
+    ensure_matches(ctx, filter, &expected).await
 }
 
-#[harness::test(vector_io, embedding_model, needs(metadata_filters), marks(vector_stores, filters))]
-async fn ne_on_a_string(ctx: &TestContext) -> Result {
-    let filter = json!({"type": "ne", "key": "topic", "value": "ai"});
-    ensure_matches(ctx, filter, &["rust", "hashmap", "python"]).await
-}
-
-#[harness::test(vector_io, embedding_model, needs(metadata_filters), marks(vector_stores, filters))]
-async fn gt_on_a_number(ctx: &TestContext) -> Result {
-    let filter = json!({"type": "gt", "key": "year", "value": 2019});
-    ensure_matches(ctx, filter, &["descent", "attention"]).await
-}
-
-#[harness::test(vector_io, embedding_model, needs(metadata_filters), marks(vector_stores, filters))]
-async fn gte_on_a_number(ctx: &TestContext) -> Result {
-    let filter = json!({"type": "gte", "key": "year", "value": 2019});
-    ensure_matches(ctx, filter, &["descent", "hashmap", "attention"]).await
-}
-
-#[harness::test(vector_io, embedding_model, needs(metadata_filters), marks(vector_stores, filters))]
-async fn lt_on_a_number(ctx: &TestContext) -> Result {
-    let filter = json!({"type": "lt", "key": "priority", "value": 2});
-    ensure_matches(ctx, filter, &["rust", "attention"]).await
-}
-
-#[harness::test(vector_io, embedding_model, needs(metadata_filters), marks(vector_stores, filters))]
-async fn lte_on_a_number(ctx: &TestContext) -> Result {
-    let filter = json!({"type": "lte", "key": "priority", "value": 2});
-    ensure_matches(ctx, filter, &["rust", "descent", "attention", "python"]).await
-}
-
-#[harness::test(vector_io, embedding_model, needs(metadata_filters), marks(vector_stores, filters))]
-async fn in_a_list(ctx: &TestContext) -> Result {
-    let filter = json!({"type": "in", "key": "topic", "value": ["ai", "computer_science"]});
-    ensure_matches(ctx, filter, &["descent", "hashmap", "attention"]).await
-}
-
-#[harness::test(vector_io, embedding_model, needs(metadata_filters), marks(vector_stores, filters))]
-async fn not_in_a_list(ctx: &TestContext) -> Result {
-    let filter = json!({"type": "nin", "key": "topic", "value": ["ai", "computer_science"]});
-    ensure_matches(ctx, filter, &["rust", "python"]).await
-}
-
-#[harness::test(vector_io, embedding_model, needs(metadata_filters), marks(vector_stores, filters))]
-async fn eq_on_a_boolean(ctx: &TestContext) -> Result {
-    ensure_matches(ctx, eq("featured", json!(true)), &["rust", "descent", "attention"]).await
-}
-
-#[harness::test(vector_io, embedding_model, needs(metadata_filters), marks(vector_stores, filters))]
-async fn and_needs_every_condition(ctx: &TestContext) -> Result {
-    let filter = json!({"type": "and", "filters": [
-        eq("topic", json!("ai")),
-        {"type": "gte", "key": "year", "value": 2022},
-    ]});
-    ensure_matches(ctx, filter, &["attention"]).await
-}
-
-#[harness::test(vector_io, embedding_model, needs(metadata_filters), marks(vector_stores, filters))]
-async fn or_needs_any_condition(ctx: &TestContext) -> Result {
-    let filter = json!({"type": "or", "filters": [
-        eq("topic", json!("ai")),
-        eq("category", json!("languages")),
-    ]});
-    ensure_matches(ctx, filter, &["rust", "descent", "attention", "python"]).await
-}
-
-#[harness::test(vector_io, embedding_model, needs(metadata_filters), marks(vector_stores, filters))]
-async fn compound_filters_nest(ctx: &TestContext) -> Result {
-    // (topic = ai and year >= 2021) or category = fundamentals
-    let filter = json!({"type": "or", "filters": [
-        {"type": "and", "filters": [
-            eq("topic", json!("ai")),
-            {"type": "gte", "key": "year", "value": 2021},
-        ]},
-        eq("category", json!("fundamentals")),
-    ]});
-    ensure_matches(ctx, filter, &["descent", "hashmap", "attention"]).await
-}
-
-#[harness::test(vector_io, embedding_model, needs(metadata_filters), marks(vector_stores, filters))]
-async fn and_of_three_conditions(ctx: &TestContext) -> Result {
-    let filter = json!({"type": "and", "filters": [
-        eq("topic", json!("ai")),
-        eq("featured", json!(true)),
-        eq("priority", json!(1)),
-    ]});
-    ensure_matches(ctx, filter, &["attention"]).await
-}
-
-#[harness::test(vector_io, embedding_model, needs(metadata_filters), marks(vector_stores, filters))]
-async fn a_filter_matching_nothing_finds_nothing(ctx: &TestContext) -> Result {
-    ensure_matches(ctx, eq("topic", json!("astronomy")), &[]).await
+#[derive(serde::Deserialize)]
+struct Expected {
+    expect: Vec<String>,
 }
 
 // Every provider, filters or not: without a filter nothing is filtered.
@@ -218,9 +143,19 @@ async fn search_corpus(ctx: &TestContext, query: &str, filters: Value) -> Result
         .collect())
 }
 
-#[harness::test(vector_io, embedding_model, needs(metadata_filters), marks(vector_stores, filters))]
+#[harness::test(
+    vector_io,
+    embedding_model,
+    needs(metadata_filters),
+    marks(vector_stores, filters)
+)]
 async fn search_takes_a_comparison_filter(ctx: &TestContext) -> Result {
-    let found = search_corpus(ctx, "programming language", eq("topic", json!("programming"))).await?;
+    let found = search_corpus(
+        ctx,
+        "programming language",
+        eq("topic", json!("programming")),
+    )
+    .await?;
     ensure!(
         found == set(&["rust", "python"]),
         "topic = programming found {found:?}"
@@ -228,7 +163,12 @@ async fn search_takes_a_comparison_filter(ctx: &TestContext) -> Result {
     Ok(())
 }
 
-#[harness::test(vector_io, embedding_model, needs(metadata_filters), marks(vector_stores, filters))]
+#[harness::test(
+    vector_io,
+    embedding_model,
+    needs(metadata_filters),
+    marks(vector_stores, filters)
+)]
 async fn search_takes_a_compound_filter(ctx: &TestContext) -> Result {
     let filter = json!({"type": "and", "filters": [
         eq("category", json!("technology")),
@@ -263,7 +203,10 @@ async fn filters_apply_to_keyword_search(ctx: &TestContext) -> Result {
         "keyword `networks` found {all:?}"
     );
     let (recent, _) = search(json!({"type": "gte", "key": "year", "value": 2022})).await?;
-    ensure!(recent == ["attention"], "filtered to 2022 on, found {recent:?}");
+    ensure!(
+        recent == ["attention"],
+        "filtered to 2022 on, found {recent:?}"
+    );
     Ok(())
 }
 
@@ -275,7 +218,8 @@ async fn filters_apply_to_keyword_search(ctx: &TestContext) -> Result {
 )]
 async fn filters_apply_to_hybrid_search(ctx: &TestContext) -> Result {
     let store = corpus_store(ctx, "hybrid-filters").await?;
-    let params = json!({"max_chunks": 10, "mode": "hybrid", "filters": eq("topic", json!("programming"))});
+    let params =
+        json!({"max_chunks": 10, "mode": "hybrid", "filters": eq("topic", json!("programming"))});
     let (found, _) = query_chunks(ctx, &store, "neural networks", params).await?;
     // The keyword hits (descent, attention) are filtered out; the vector
     // hits are too, but for the programming ones.
@@ -286,12 +230,26 @@ async fn filters_apply_to_hybrid_search(ctx: &TestContext) -> Result {
     Ok(())
 }
 
-#[harness::test(vector_io, embedding_model, needs(metadata_filters), marks(vector_stores, filters, files))]
+#[harness::test(
+    vector_io,
+    embedding_model,
+    needs(metadata_filters),
+    marks(vector_stores, filters, files)
+)]
 async fn file_attributes_are_filterable(ctx: &TestContext) -> Result {
     let documents = [
-        ("ai.txt", "Artificial intelligence and machine learning transform industries.\n"),
-        ("programming.txt", "Python programming and software development are useful skills.\n"),
-        ("biology.txt", "Biology and genetics are studied in life sciences research.\n"),
+        (
+            "ai.txt",
+            "Artificial intelligence and machine learning transform industries.\n",
+        ),
+        (
+            "programming.txt",
+            "Python programming and software development are useful skills.\n",
+        ),
+        (
+            "biology.txt",
+            "Biology and genetics are studied in life sciences research.\n",
+        ),
     ];
     let attributes = [
         json!({"topic": "ai", "priority": 1, "featured": true}),
@@ -309,10 +267,14 @@ async fn file_attributes_are_filterable(ctx: &TestContext) -> Result {
             json!({"type": "or", "filters": [eq("topic", json!("ai")), eq("topic", json!("programming"))]}),
             vec!["ai.txt", "programming.txt"],
         ),
-        (eq("featured", json!(true)), vec!["ai.txt", "programming.txt"]),
+        (
+            eq("featured", json!(true)),
+            vec!["ai.txt", "programming.txt"],
+        ),
     ];
     for (filter, expected) in cases {
-        let body = json!({"query": "technology and innovation", "filters": filter, "max_num_results": 10});
+        let body =
+            json!({"query": "technology and innovation", "filters": filter, "max_num_results": 10});
         let (_, page) = kb.search_with(ctx, body).await?;
         let found = filenames(&page)?;
         ensure!(

@@ -127,7 +127,11 @@ impl Kb {
 
     /// Searches with a request body of the test's own (`search_mode`,
     /// `filters`, `ranking_options`, ...).
-    pub async fn search_with(&self, ctx: &TestContext, body: Value) -> Result<(Vec<String>, Value)> {
+    pub async fn search_with(
+        &self,
+        ctx: &TestContext,
+        body: Value,
+    ) -> Result<(Vec<String>, Value)> {
         let page = ctx.post_ok(&self.path("/search"), &body).await?;
         Ok((filenames(&page)?, page))
     }
@@ -187,6 +191,16 @@ pub fn same(a: &Value, b: &Value) -> bool {
         }
         _ => a == b,
     }
+}
+
+/// The ids of a list page's `data`, in order.
+pub fn list_ids(page: &Value) -> Result<Vec<String>> {
+    page["data"]
+        .as_array()
+        .with_context(|| format!("no `data` in {page}"))?
+        .iter()
+        .map(id_of)
+        .collect()
 }
 
 /// An object's `id`.
@@ -251,9 +265,12 @@ pub async fn insert_chunks(ctx: &TestContext, store: &str, docs: &[Doc]) -> Resu
             })
         })
         .collect();
-    ctx.post("/v1/vector-io/insert", &json!({"vector_store_id": store, "chunks": chunks}))
-        .await?
-        .ok()?;
+    ctx.post(
+        "/v1/vector-io/insert",
+        &json!({"vector_store_id": store, "chunks": chunks}),
+    )
+    .await?
+    .ok()?;
     Ok(())
 }
 
@@ -261,8 +278,15 @@ pub async fn insert_chunks(ctx: &TestContext, store: &str, docs: &[Doc]) -> Resu
 pub async fn embed(ctx: &TestContext, texts: &[&str]) -> Result<Vec<Vec<f64>>> {
     let body = json!({"model": ctx.embedding_model(), "input": texts});
     let answer = ctx.post_ok("/v1/embeddings", &body).await?;
-    let data = answer["data"].as_array().context("no `data` in the embeddings")?;
-    ensure!(data.len() == texts.len(), "{} embeddings for {} texts", data.len(), texts.len());
+    let data = answer["data"]
+        .as_array()
+        .context("no `data` in the embeddings")?;
+    ensure!(
+        data.len() == texts.len(),
+        "{} embeddings for {} texts",
+        data.len(),
+        texts.len()
+    );
     data.iter()
         .map(|d| {
             d["embedding"]
@@ -290,7 +314,12 @@ pub async fn query_chunks(
         .with_context(|| format!("no `chunks` in {answer}"))?;
     let ids = chunks
         .iter()
-        .map(|c| c["metadata"]["document_id"].as_str().unwrap_or("?").to_owned())
+        .map(|c| {
+            c["metadata"]["document_id"]
+                .as_str()
+                .unwrap_or("?")
+                .to_owned()
+        })
         .collect();
     Ok((ids, answer))
 }

@@ -30,6 +30,15 @@ async fn hybrid(kb: &Kb, ctx: &TestContext, ranking: Value) -> Result<(Vec<Strin
     Ok((names, found))
 }
 
+/// A search for [`QUERY`] in `mode`, three results at most.
+async fn in_mode(kb: &Kb, ctx: &TestContext, mode: &str) -> Result<(Vec<String>, Value)> {
+    kb.search_with(
+        ctx,
+        json!({"query": QUERY, "search_mode": mode, "max_num_results": 3}),
+    )
+    .await
+}
+
 fn ensure_close(actual: f64, expected: f64, what: &str) -> Result {
     ensure!(
         (actual - expected).abs() < 1e-6,
@@ -46,12 +55,7 @@ fn ensure_close(actual: f64, expected: f64, what: &str) -> Result {
 )]
 async fn vector_mode_ranks_the_closest_document_first(ctx: &TestContext) -> Result {
     let kb = Kb::create(ctx, "mode-vector", &DOCUMENTS).await?;
-    let (names, page) = kb
-        .search_with(
-            ctx,
-            json!({"query": QUERY, "search_mode": "vector", "max_num_results": 3}),
-        )
-        .await?;
+    let (names, page) = in_mode(&kb, ctx, "vector").await?;
     ensure!(
         names.len() == 3 && names[0] == "paris.txt",
         "vector search ranked {names:?}"
@@ -67,12 +71,7 @@ async fn vector_mode_ranks_the_closest_document_first(ctx: &TestContext) -> Resu
 )]
 async fn keyword_mode_finds_only_the_document_with_the_words(ctx: &TestContext) -> Result {
     let kb = Kb::create(ctx, "mode-keyword", &DOCUMENTS).await?;
-    let (names, page) = kb
-        .search_with(
-            ctx,
-            json!({"query": QUERY, "search_mode": "keyword", "max_num_results": 3}),
-        )
-        .await?;
+    let (names, page) = in_mode(&kb, ctx, "keyword").await?;
     ensure!(
         names == ["paris.txt"],
         "keyword search for {QUERY:?} found {names:?}"
@@ -106,10 +105,13 @@ async fn hybrid_mode_ranks_the_document_matching_both_first(ctx: &TestContext) -
 async fn the_rrf_ranker_scores_by_rank_with_its_impact_factor(ctx: &TestContext) -> Result {
     let kb = Kb::create(ctx, "ranker-rrf", &DOCUMENTS).await?;
     for k in [50.0, 1.0] {
-        let (names, found) =
-            hybrid(&kb, ctx, json!({"ranker": "rrf", "impact_factor": k})).await?;
+        let (names, found) = hybrid(&kb, ctx, json!({"ranker": "rrf", "impact_factor": k})).await?;
         // First in both lists: 1/(k+1) twice.
-        ensure_close(found[0], 2.0 / (k + 1.0), &format!("rrf k={k} scores paris.txt"))?;
+        ensure_close(
+            found[0],
+            2.0 / (k + 1.0),
+            &format!("rrf k={k} scores paris.txt"),
+        )?;
         // In the vector list only, below it.
         for (name, score) in names.iter().zip(&found).skip(1) {
             ensure!(

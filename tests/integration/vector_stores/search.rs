@@ -137,7 +137,10 @@ async fn a_threshold_below_every_score_keeps_every_result(ctx: &TestContext) -> 
         "a threshold of {threshold} under every score kept {kept:?} of {all:?}"
     );
     let low = scores(&page)?.into_iter().find(|s| *s < threshold);
-    ensure!(low.is_none(), "a score {low:?} under the threshold {threshold}");
+    ensure!(
+        low.is_none(),
+        "a score {low:?} under the threshold {threshold}"
+    );
     Ok(())
 }
 
@@ -150,10 +153,7 @@ async fn a_threshold_above_the_second_score_keeps_only_the_best(ctx: &TestContex
         names.first().map(String::as_str) == Some("paris.txt") && found.len() > 1,
         "{NEAR_PARIS:?} ranked {names:?}"
     );
-    ensure!(
-        found[0] > found[1],
-        "the best two tie: {found:?}"
-    );
+    ensure!(found[0] > found[1], "the best two tie: {found:?}");
     let threshold = (found[0] + found[1]) / 2.0;
     let (kept, page) = kb
         .search_with(

@@ -85,7 +85,9 @@ async fn new_store_is_empty_and_uses_the_default_embedding_model(ctx: &TestConte
     // The dimension comes from the model's registration, not the request.
     let dimension = &store["metadata"]["embedding_dimension"];
     ensure!(
-        dimension.as_u64().or_else(|| dimension.as_str()?.parse().ok())
+        dimension
+            .as_u64()
+            .or_else(|| dimension.as_str()?.parse().ok())
             == Some(u64::from(ctx.embedding_dimension())),
         "embedding dimension {dimension}, the model's is {}",
         ctx.embedding_dimension()
@@ -142,7 +144,14 @@ async fn retrieve_answers_what_create_made(ctx: &TestContext) -> Result {
     .await?;
     let id = id_of(&created)?;
     let retrieved = ctx.get_ok(&format!("/v1/vector_stores/{id}")).await?;
-    for key in ["id", "object", "name", "created_at", "metadata", "file_counts"] {
+    for key in [
+        "id",
+        "object",
+        "name",
+        "created_at",
+        "metadata",
+        "file_counts",
+    ] {
         ensure!(
             retrieved[key] == created[key],
             "`{key}` was {} at creation, retrieved {}",
