@@ -1,10 +1,10 @@
 //! cargo-nextest runs every test in a process of its own: prove that the
 //! whole integration suite, run that way, starts exactly one Llama Stack
 //! server and leaves no process of it behind, with the vector-io providers
-//! that run processes of their own (milvus-lite's `milvus` and the chroma
-//! server run from the session directory too, and must be gone with the
-//! stack); and that on the PostgreSQL variant its database server, too, is
-//! one for the run and gone after it.
+//! that run processes of their own (milvus-lite's `milvus`, the chroma
+//! server and pgvector's PostgreSQL run from the session directory too, and
+//! must be gone with the stack); and that on the PostgreSQL variant its
+//! database server, too, is one for the run and gone after it.
 //!
 //! It runs `cargo nextest run` on the already-built integration target (cargo
 //! holds no lock while tests run), on a port of its own so it cannot meet a
@@ -77,7 +77,10 @@ async fn the_suite_under_nextest_shares_one_server_and_leaves_nothing_running(
             &format!("server:ci-tests:{PORT}"),
             // The providers with processes of their own; the others are the
             // stack's alone (and run in the partition proof below).
-            &[("LLAMA_STACK_TEST_VECTOR_IO_PROVIDER", "milvus,chromadb")],
+            &[(
+                "LLAMA_STACK_TEST_VECTOR_IO_PROVIDER",
+                "milvus,chromadb,pgvector",
+            )],
         )
     })
     .await?

@@ -6,8 +6,9 @@
 //! signal `ready`, and wait for `go` (see harness/examples/fixture.rs). Each
 //! scenario uses a private server (a run.yaml path), on a free port of its own.
 //! Two of them also select vector-io providers with processes of their own
-//! (milvus-lite's `milvus` child of the stack, the chroma server the
-//! supervisor runs), which must be counted and gone as the stack is.
+//! (milvus-lite's `milvus` child of the stack; the chroma server and
+//! pgvector's PostgreSQL, which the supervisor runs), which must be counted
+//! and gone as the stack is.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -60,11 +61,11 @@ const POSTGRES: Session = Session {
     vector_io: "faiss",
 };
 /// The stack with vector-io providers that run processes of their own:
-/// milvus-lite's `milvus` (a child of the stack) and the chroma server (a
-/// service of the supervisor).
+/// milvus-lite's `milvus` (a child of the stack), the chroma server and
+/// pgvector's PostgreSQL (services of the supervisor).
 const VECTOR_SERVERS: Session = Session {
     run_yaml: "run-configs/ci-tests/run.yaml",
-    vector_io: "faiss,milvus,chromadb",
+    vector_io: "faiss,milvus,chromadb,pgvector",
 };
 
 /// What the processes of [`VECTOR_SERVERS`] run, as their command lines
@@ -125,6 +126,11 @@ fn assert_vector_servers_inside(dir: &Path) {
             dir.display()
         );
     }
+    assert!(
+        processes_inside(dir).into_iter().any(is_postgres),
+        "no PostgreSQL for pgvector runs from {}",
+        dir.display()
+    );
 }
 
 /// A process's command line, its arguments joined by spaces.

@@ -166,8 +166,13 @@ mod tests {
         assert_eq!(args.models.get(params::vision_model), None);
     }
 
-    /// The models a run resolves from `argv`, `env` and a defaults file.
-    fn resolved(argv: &[&str], env: &[(&str, &str)], file: &str) -> Models {
+    /// The configuration a run resolves from `argv`, `env` and a defaults
+    /// file.
+    fn config_with(
+        argv: &[&str],
+        env: &[(&str, &str)],
+        file: &str,
+    ) -> Result<crate::cli::Config, ConfigError> {
         let args = RawArgs::parse_from(std::iter::once("integration").chain(argv.iter().copied()))
             .expect("parses");
         let env: BTreeMap<String, String> = env
@@ -181,8 +186,17 @@ mod tests {
             &defaults,
             std::path::Path::new("/repo"),
         )
-        .expect("resolves")
-        .models
+    }
+
+    /// The models a run resolves from `argv`, `env` and a defaults file.
+    fn resolved(argv: &[&str], env: &[(&str, &str)], file: &str) -> Models {
+        config_with(argv, env, file).expect("resolves").models
+    }
+
+    /// The configuration a run resolves from `argv` and `env`, no defaults
+    /// file.
+    fn config(argv: &[&str], env: &[(&str, &str)]) -> Result<crate::cli::Config, ConfigError> {
+        config_with(argv, env, "")
     }
 
     #[test]
@@ -219,22 +233,6 @@ mod tests {
         assert!(!m.has(params::vision_model));
     }
 
-    /// The configuration a run resolves from `argv` and `env`.
-    fn config(argv: &[&str], env: &[(&str, &str)]) -> Result<crate::cli::Config, ConfigError> {
-        let args = RawArgs::parse_from(std::iter::once("integration").chain(argv.iter().copied()))
-            .expect("parses");
-        let env: BTreeMap<String, String> = env
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        crate::cli::Config::resolve(
-            args,
-            &|k| env.get(k).cloned(),
-            &crate::cli::Defaults::default(),
-            std::path::Path::new("/repo"),
-        )
-    }
-
     #[test]
     fn the_chosen_vector_io_providers_are_enabled_in_the_stacks_environment() {
         let c = config(
@@ -244,7 +242,14 @@ mod tests {
         .expect("resolves");
         assert_eq!(
             c.models.values(params::vector_io),
-            ["faiss", "sqlite-vec", "milvus", "qdrant", "chromadb"]
+            [
+                "faiss",
+                "sqlite-vec",
+                "milvus",
+                "qdrant",
+                "chromadb",
+                "pgvector"
+            ]
         );
         let env: Vec<(&str, &str)> = c
             .env
@@ -258,6 +263,7 @@ mod tests {
                 ("ENABLE_SQLITE_VEC", "1"),
                 ("ENABLE_MILVUS", "1"),
                 ("ENABLE_CHROMADB", "1"),
+                ("ENABLE_PGVECTOR", "1"),
             ],
             "--env's own value wins"
         );

@@ -426,14 +426,14 @@ pub(crate) mod tests {
 
     #[test]
     fn a_provider_lacking_a_needed_capability_ignores_its_trial_naming_it() {
-        let m = models(&[(params::vector_io, "faiss,sqlite-vec,pgvector")]);
+        let m = models(&[(params::vector_io, "faiss,sqlite-vec,weaviate")]);
         let c = Catalog::build(&KEYWORD, &m, &BTreeMap::new()).expect("builds");
         assert_eq!(
             names(&c),
             [
                 "vector_stores::modes::keyword[vector_io=faiss]",
-                "vector_stores::modes::keyword[vector_io=pgvector]",
                 "vector_stores::modes::keyword[vector_io=sqlite-vec]",
+                "vector_stores::modes::keyword[vector_io=weaviate]",
             ]
         );
         let faiss = c.trials[0].ignore.as_ref().expect("faiss is ignored");
@@ -443,12 +443,14 @@ pub(crate) mod tests {
                 .starts_with("faiss lacks keyword search: inline::faiss has no keyword search"),
             "{faiss:?}"
         );
-        let pgvector = c.trials[1].ignore.as_ref().expect("pgvector is ignored");
+        assert_eq!(c.trials[1].ignore, None);
+        let weaviate = c.trials[2].ignore.as_ref().expect("weaviate is ignored");
         assert!(
-            pgvector.reason().contains("PostgreSQL session service"),
-            "{pgvector:?}"
+            weaviate
+                .reason()
+                .contains("point at one with --env WEAVIATE_CLUSTER_URL="),
+            "{weaviate:?}"
         );
-        assert_eq!(c.trials[2].ignore, None);
 
         let err = Catalog::build(&NO_PARAM, &m, &BTreeMap::new()).expect_err("no vector_io");
         assert!(

