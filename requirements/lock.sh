@@ -9,14 +9,14 @@
 # Needs uv (`pip install uv`, or the one the harness installs: .stack/tools/bin/uv). Run from anywhere:
 #   sh requirements/lock.sh
 # then commit the .txt files; the harness re-provisions a venv whenever its .txt changes.
-# What is pinned already stays pinned (the .txt is uv's list of preferences), so adding an input moves
-# no existing pin unless it must; `UPGRADE=1 sh requirements/lock.sh` re-resolves everything afresh.
+# Each set is resolved with its current .txt as uv's starting point, so a pin moves only when an .in
+# file asks for it (a new package, a changed bound); delete a .txt to re-resolve its set from scratch.
 set -eu
 cd "$(dirname "$0")"
 UV=${UV:-$(command -v uv || echo ../.stack/tools/bin/uv)}
 for name in stack local-model ogx postgres chroma; do
     [ -f "$name.in" ] || continue
-    if [ -n "${UPGRADE:-}" ] || [ ! -f "$name.txt" ]; then : > "$name.txt.body"; else cp "$name.txt" "$name.txt.body"; fi
+    [ -f "$name.txt" ] && cp "$name.txt" "$name.txt.body"
     # --find-links: llama-cpp-python's metadata comes from the harness-built wheel, not a 10-minute sdist build.
     "$UV" pip compile --quiet --python-version 3.12 --no-header --annotation-style line \
         --find-links ../.stack/wheels --only-binary llama-cpp-python "$name.in" -o "$name.txt.body"
@@ -30,7 +30,7 @@ done
 # The workflow checks (scripts/check-workflows) install into .stack/ci-tools with whatever Python runs
 # them, so this set is resolved for every Python (--universal), and hash-pinned: pip installs it with
 # --require-hashes.
-if [ -n "${UPGRADE:-}" ]; then : > ci-tools.txt.body; else cp ci-tools.txt ci-tools.txt.body; fi
+[ -f ci-tools.txt ] && cp ci-tools.txt ci-tools.txt.body
 "$UV" pip compile --quiet --universal --generate-hashes --no-header --annotation-style line \
     ci-tools.in -o ci-tools.txt.body
 {

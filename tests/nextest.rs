@@ -41,14 +41,26 @@ fn starts(dir: &Path) -> usize {
 /// from the state's `sqlite/`, the chroma server from `chroma/`, PostgreSQL
 /// from its data directory.
 fn processes_inside(dir: &Path) -> Vec<u32> {
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    entries
+    // A service may run outside the session directory (PostgreSQL, when
+    // the checkout is closed to the user it runs as): its published workdir.
+    let state: serde_json::Value = std::fs::read(dir.join("state.json"))
+        .ok()
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .unwrap_or_default();
+    let mut places = vec![dir.to_owned()];
+    for service in state["services"].as_array().into_iter().flatten() {
+        if let Some(workdir) = service["workdir"].as_str() {
+            places.push(PathBuf::from(workdir));
+        }
+    }
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
         .flatten()
         .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
         .filter(|pid| {
-            std::fs::read_link(format!("/proc/{pid}/cwd")).is_ok_and(|cwd| cwd.starts_with(dir))
+            std::fs::read_link(format!("/proc/{pid}/cwd"))
+                .is_ok_and(|cwd| places.iter().any(|place| cwd.starts_with(place)))
         })
         .collect()
 }

@@ -55,8 +55,9 @@ mod plain {
 mod models {
     use super::*;
 
-    // judge_model, not text_model: the repository's stack-harness.toml sets
-    // a text model through `setup = "local"`, and these tests must not see one.
+    // judge_model: the repository's stack-harness.toml picks `setup =
+    // "local"`, which names one judge model, so the CLI tests see exactly
+    // one trial by default and none under a setup without a judge.
     #[harness::test(judge_model, stack = false, marks(streaming))]
     async fn per_model(ctx: &TestContext) -> Result {
         ensure!(ctx.id() == format!("models::per_model[judge_model={}]", ctx.judge_model()));

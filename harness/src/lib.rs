@@ -25,6 +25,7 @@
 mod atomic;
 mod cli;
 mod client;
+mod issuer;
 mod local_model;
 mod process;
 mod python;
@@ -40,8 +41,10 @@ mod tool;
 use std::process::ExitCode;
 
 pub use client::{
-    ApiResponse, BytesResponse, Skip, StreamEvent, TestContext, UnexpectedStatus, skip,
+    ApiResponse, BytesResponse, Client, IssuerStats, KeyRotation, Skip, StreamEvent, TestContext,
+    TokenIssuer, UnexpectedStatus, User, skip,
 };
+pub use issuer::TokenCase;
 pub use registry::Case;
 pub use reqwest;
 pub use stack_harness_macros::test;
@@ -52,8 +55,8 @@ pub type Result<T = ()> = anyhow::Result<T>;
 /// Everything a test file needs: `use harness::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        ApiResponse, BytesResponse, Case, Result, StreamEvent, TestContext, UnexpectedStatus, skip,
-        test,
+        ApiResponse, BytesResponse, Case, Result, StreamEvent, TestContext, TokenCase,
+        UnexpectedStatus, User, skip, test,
     };
     pub use anyhow::{Context as _, anyhow, bail, ensure};
     pub use serde_json::{Value, json};

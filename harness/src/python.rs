@@ -360,42 +360,37 @@ pub(crate) fn run_logged(command: &mut Command, progress: &Progress) -> Result<(
         status,
         tail,
     };
-    let mut child = command
+    // One pipe for both streams, so the lines keep the order the command
+    // wrote them in (an error after the step it failed in).
+    let (reader, writer) =
+        io::pipe().map_err(|e| failed(format!("could not start: no pipe: {e}"), String::new()))?;
+    let writer_for_stderr = writer
+        .try_clone()
+        .map_err(|e| failed(format!("could not start: no pipe: {e}"), String::new()))?;
+    let spawned = command
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| failed(format!("could not start: {e}"), String::new()))?;
+        .stdout(writer)
+        .stderr(writer_for_stderr)
+        .spawn();
+    // The command holds our ends of the pipe until they are replaced: only
+    // then does the reader see the end when the child exits.
+    command.stdout(Stdio::null()).stderr(Stdio::null());
+    let mut child = spawned.map_err(|e| failed(format!("could not start: {e}"), String::new()))?;
     let lines = Arc::new(Mutex::new(Vec::<String>::new()));
-    let readers: Vec<_> = [
-        child
-            .stdout
-            .take()
-            .map(|s| Box::new(s) as Box<dyn io::Read + Send>),
-        child
-            .stderr
-            .take()
-            .map(|s| Box::new(s) as Box<dyn io::Read + Send>),
-    ]
-    .into_iter()
-    .flatten()
-    .map(|stream| {
+    let reading = {
         let lines = Arc::clone(&lines);
         let progress = progress.clone();
         std::thread::spawn(move || {
-            for line in BufReader::new(stream).lines().map_while(Result::ok) {
+            for line in BufReader::new(reader).lines().map_while(Result::ok) {
                 progress.say(format!("  {line}"));
                 if let Ok(mut lines) = lines.lock() {
                     lines.push(line);
                 }
             }
         })
-    })
-    .collect();
+    };
     let status = child.wait();
-    for reader in readers {
-        let _ = reader.join();
-    }
+    let _ = reading.join();
     let tail = || {
         let lines = lines.lock().map(|l| l.clone()).unwrap_or_default();
         lines[lines.len().saturating_sub(LOG_TAIL_LINES)..].join("\n")

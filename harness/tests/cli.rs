@@ -42,12 +42,14 @@ fn stderr(o: &Output) -> String {
 
 #[test]
 fn list_terse_prints_exactly_name_colon_test_lines() {
+    // The default setup (`local`) names a judge model, so the judged test
+    // is listed once, with it.
     let o = run(&["--list", "--format", "terse"], &[]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(
         stdout(&o),
         "lifecycle::a_call_then_wait: test\nlifecycle::b_next_call: test\nmodels::needs_vision: test\n\
-         models::per_model: test\nplain::fails: test\nplain::ignored: test\nplain::known_bug: test\n\
+         models::per_model[judge_model=vllm-verdict/smollm2-135m]: test\nplain::fails: test\nplain::ignored: test\nplain::known_bug: test\n\
          plain::overruns: test\nplain::panics: test\nplain::passes: test\n"
     );
     let o = run(
@@ -61,7 +63,19 @@ fn list_terse_prints_exactly_name_colon_test_lines() {
 
 #[test]
 fn list_ignored_prints_the_ignored_subset() {
-    let o = run(&["--list", "--format", "terse", "--ignored"], &[]);
+    // A setup without a judge model leaves the judged test unparametrised
+    // and ignored.
+    let o = run(
+        &[
+            "--list",
+            "--format",
+            "terse",
+            "--ignored",
+            "--setup",
+            "vllm",
+        ],
+        &[],
+    );
     assert_eq!(
         stdout(&o),
         "models::needs_vision: test\nmodels::per_model: test\nplain::ignored: test\n"

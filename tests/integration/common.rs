@@ -135,3 +135,38 @@ pub async fn upload(
         .with_context(|| format!("the upload answered no id: {file}"))?;
     Ok(id.to_owned())
 }
+
+/// Checks that a lookup found nothing: a 404, or the 400 llama-stack 0.7.3
+/// answers for a registry object it does not have (a dataset's rows, a
+/// shield, a scoring function; the tests that want a 404 there are xfail),
+/// with a message mentioning every one of `needles`.
+pub fn expect_not_found(response: &ApiResponse, needles: &[&str]) -> Result {
+    let status = if response.status == 400 { 400 } else { 404 };
+    response.expect_error(status, needles)
+}
+
+/// A name for something a test registers, unique to the trial: `prefix`,
+/// then the trial's name with anything but letters and digits made `-`, so
+/// it fits in a path.
+pub fn trial_scoped(ctx: &TestContext, prefix: &str) -> String {
+    let safe: String = ctx
+        .id()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    format!("{prefix}-{safe}")
+}
+
+/// Checks that `found` holds `expected`'s value under each of `keys`; `what`
+/// says in a failure what was compared (`vllm retrieved and listed`).
+pub fn same_fields(found: &Value, expected: &Value, keys: &[&str], what: &str) -> Result {
+    for key in keys {
+        ensure!(
+            found[key] == expected[key],
+            "{what}: {key} is {} and {}",
+            found[key],
+            expected[key]
+        );
+    }
+    Ok(())
+}

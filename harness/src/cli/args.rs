@@ -128,6 +128,9 @@ pub(crate) struct RawArgs {
     /// Seconds to wait for the stack's /v1/health (default 180).
     #[arg(long, value_name = "SECS", help_heading = "stack")]
     pub health_timeout: Option<String>,
+    /// Stack servers to spread the tests over (default 1).
+    #[arg(long, value_name = "N", help_heading = "stack")]
+    pub stack_replicas: Option<String>,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

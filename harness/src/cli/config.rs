@@ -14,7 +14,7 @@ use super::args::{ColorArg, FormatArg, RawArgs};
 use super::defaults::Defaults;
 use super::models;
 use super::options::{Origin, opt};
-use super::resolver::{Resolver, parse_bool, parse_env_entry, parse_secs};
+use super::resolver::{Resolver, parse_bool, parse_env_entry, parse_replicas, parse_secs};
 use super::setup::{self, Setup};
 use crate::record::InferenceMode;
 use crate::registry::Models;
@@ -69,6 +69,8 @@ pub(crate) struct Config {
     pub keep_server: bool,
     pub launcher: LauncherKind,
     pub health_timeout: Duration,
+    /// How many stack servers the tests are spread over.
+    pub stack_replicas: usize,
     pub inference_mode: InferenceMode,
     pub record_dir: PathBuf,
     pub recorder: Recorder,
@@ -97,6 +99,7 @@ struct SessionOptions {
     keep_server: bool,
     launcher: LauncherKind,
     health_timeout: Duration,
+    stack_replicas: usize,
     inference_mode: InferenceMode,
     record_dir: PathBuf,
     recorder: Recorder,
@@ -140,6 +143,7 @@ impl Config {
             keep_server: session.keep_server,
             launcher: session.launcher,
             health_timeout: session.health_timeout,
+            stack_replicas: session.stack_replicas,
             inference_mode: session.inference_mode,
             record_dir: session.record_dir,
             recorder: session.recorder,
@@ -223,6 +227,10 @@ fn resolve_session(
         None => Duration::from_secs(180),
         Some((v, origin)) => parse_secs(&opt::HEALTH_TIMEOUT, &v, origin)?,
     };
+    let stack_replicas = match r.get(&opt::STACK_REPLICAS, args.stack_replicas.clone()) {
+        None => 1,
+        Some((v, origin)) => parse_replicas(&opt::STACK_REPLICAS, &v, origin)?,
+    };
     let keep_server = match r.get(
         &opt::KEEP_SERVER,
         args.keep_server.then(|| "true".to_owned()),
@@ -248,6 +256,7 @@ fn resolve_session(
         keep_server,
         launcher,
         health_timeout,
+        stack_replicas,
         inference_mode,
         record_dir,
         recorder,
@@ -425,6 +434,16 @@ mod tests {
 
     #[test]
     fn every_bad_value_gets_the_message_a_user_sees() {
+        assert_eq!(
+            err("--stack-replicas 0", &[], ""),
+            "invalid value `0` for --stack-replicas (from --stack-replicas): expected a whole number from 1 to 8"
+        );
+        assert_eq!(
+            err("", &[("LLAMA_STACK_TEST_STACK_REPLICAS", "nine")], ""),
+            "invalid value `nine` for --stack-replicas (from LLAMA_STACK_TEST_STACK_REPLICAS): expected a whole number from 1 to 8"
+        );
+        assert_eq!(ok("", &[], "stack-replicas = 2").stack_replicas, 2);
+        assert_eq!(ok("", &[], "").stack_replicas, 1);
         assert_eq!(
             err("--env FOO", &[], ""),
             "invalid --env `FOO` (from --env): expected KEY=VALUE with KEY made of letters, digits and `_`"

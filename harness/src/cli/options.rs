@@ -47,6 +47,7 @@ options! {
     KEEP_SERVER = "--keep-server", "LLAMA_STACK_TEST_KEEP_SERVER", "leave the stack running after the run (true/false)";
     LAUNCHER = "--launcher", "LLAMA_STACK_TEST_LAUNCHER", "llama-stack (default) or ogx";
     HEALTH_TIMEOUT = "--health-timeout", "LLAMA_STACK_TEST_HEALTH_TIMEOUT", "seconds to wait for the stack's health (default 180)";
+    STACK_REPLICAS = "--stack-replicas", "LLAMA_STACK_TEST_STACK_REPLICAS", "stack servers the tests are spread over (default 1)";
 }
 
 /// Every option of ours: [`OPTIONS`] and one per model parameter.

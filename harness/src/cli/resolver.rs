@@ -69,6 +69,26 @@ pub(super) fn parse_secs(
     }
 }
 
+/// More stacks than this would only fight over the cores.
+const MAX_REPLICAS: usize = 8;
+
+/// A number of stack replicas, 1 to [`MAX_REPLICAS`].
+pub(super) fn parse_replicas(
+    spec: &OptionSpec,
+    value: &str,
+    origin: Origin,
+) -> Result<usize, ConfigError> {
+    match value.trim().parse::<usize>() {
+        Ok(n) if (1..=MAX_REPLICAS).contains(&n) => Ok(n),
+        _ => Err(ConfigError::InvalidValue {
+            option: spec.flag,
+            origin,
+            value: value.to_owned(),
+            expected: "a whole number from 1 to 8",
+        }),
+    }
+}
+
 pub(super) fn parse_bool(
     spec: &OptionSpec,
     value: &str,

@@ -31,6 +31,11 @@ pub(crate) const SETUPS: &[Setup] = &[
                 "llama-cpp-embed/smollm2-135m-embed",
             ),
             (params::embedding_dimension, "576"),
+            // The run-configs' shield and its model, whose answers are
+            // capped for verdicts (`vllm-verdict`): SmolLM2 stands in for
+            // a guard and a judge, which it is not.
+            (params::safety_shield, "llama-guard"),
+            (params::judge_model, "vllm-verdict/smollm2-135m"),
         ],
         env: &[],
         local_model: true,

@@ -14,14 +14,23 @@ use super::ApiResponse;
 /// test's own deadline, so a stack that hangs cannot hold the run.
 pub(crate) const DEADLINE: Duration = Duration::from_secs(10);
 
-/// The paths a test asked to delete, in the order it asked.
-#[derive(Debug, Default)]
-pub(crate) struct Cleanups {
-    paths: Mutex<Vec<String>>,
+/// What a test asked to delete (paths, or paths with who deletes them), in
+/// the order it asked.
+#[derive(Debug)]
+pub(crate) struct Cleanups<T = String> {
+    paths: Mutex<Vec<T>>,
 }
 
-impl Cleanups {
-    pub(crate) fn push(&self, path: String) {
+impl<T> Default for Cleanups<T> {
+    fn default() -> Self {
+        Cleanups {
+            paths: Mutex::new(Vec::new()),
+        }
+    }
+}
+
+impl<T> Cleanups<T> {
+    pub(crate) fn push(&self, path: T) {
         if let Ok(mut paths) = self.paths.lock() {
             paths.push(path);
         }
@@ -29,7 +38,7 @@ impl Cleanups {
 
     /// The deferred paths, newest first (a store's files before the store,
     /// as a test made them the other way round); none are left behind.
-    pub(crate) fn take(&self) -> Vec<String> {
+    pub(crate) fn take(&self) -> Vec<T> {
         let mut paths = self
             .paths
             .lock()
@@ -42,18 +51,20 @@ impl Cleanups {
 
 /// Deletes each of `paths` with `delete`, within `deadline` for them all.
 /// A path already gone (404) is fine; anything else goes to `log`.
-pub(crate) async fn run<F, Fut>(
-    paths: Vec<String>,
+pub(crate) async fn run<T, F, Fut>(
+    paths: Vec<T>,
     deadline: Duration,
     delete: F,
     log: &(dyn Fn(String) + Sync),
 ) where
-    F: Fn(String) -> Fut,
+    T: AsRef<str> + Clone,
+    F: Fn(T) -> Fut,
     Fut: Future<Output = anyhow::Result<ApiResponse>>,
 {
     let end = tokio::time::Instant::now() + deadline;
-    for (i, path) in paths.iter().enumerate() {
-        match tokio::time::timeout_at(end, delete(path.clone())).await {
+    for (i, item) in paths.iter().enumerate() {
+        let path = item.as_ref();
+        match tokio::time::timeout_at(end, delete(item.clone())).await {
             Ok(Ok(r)) if (200..300).contains(&r.status) || r.status == 404 => {}
             Ok(Ok(r)) => log(format!(
                 "cleanup: DELETE {path} answered {}: {}",
@@ -61,7 +72,8 @@ pub(crate) async fn run<F, Fut>(
             )),
             Ok(Err(e)) => log(format!("cleanup: DELETE {path} failed: {e:#}")),
             Err(_) => {
-                let left = paths[i..].join(", ");
+                let left: Vec<&str> = paths[i..].iter().map(AsRef::as_ref).collect();
+                let left = left.join(", ");
                 log(format!(
                     "cleanup: stopped after {} s; not deleted: {left}",
                     deadline.as_secs_f32()

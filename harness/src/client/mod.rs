@@ -3,24 +3,30 @@
 //! the test id (`X-LlamaStack-Provider-Data: {"__test_id": ...}`) so a stack
 //! recording on its own side can scope its recordings per test.
 
+mod api;
 mod cleanup;
 mod failure;
 mod response;
+mod user;
 
 use std::fmt::Display;
 use std::sync::{Arc, Mutex};
 
-use anyhow::{Context as _, anyhow};
+use anyhow::Context as _;
 use reqwest::Method;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+pub use api::Client;
 pub use failure::{Skip, UnexpectedStatus, skip};
 pub(crate) use failure::{failure_status, skip_reason};
 pub use response::{ApiResponse, BytesResponse, StreamEvent};
+pub use user::{IssuerStats, KeyRotation, User};
 
+use crate::issuer::TokenCase;
 use crate::registry::{Param, TrialParams, params};
 use crate::session::Session;
+use user::Identity;
 
 /// What every test receives: `async fn t(ctx: &TestContext) -> harness::Result`.
 pub struct TestContext {
@@ -29,7 +35,9 @@ pub struct TestContext {
     session: Arc<Session>,
     output: Mutex<String>,
     nocapture: bool,
-    cleanups: cleanup::Cleanups,
+    cleanups: cleanup::Cleanups<Deferred>,
+    /// Which of the session's stack replicas this test talks to.
+    replica: usize,
 }
 
 impl TestContext {
@@ -40,6 +48,7 @@ impl TestContext {
         nocapture: bool,
     ) -> Self {
         TestContext {
+            replica: session.ordinal_for(&id),
             id,
             params,
             session,
@@ -155,13 +164,14 @@ impl TestContext {
     /// deletes run newest first; one that fails is logged, not failed, and a
     /// path already gone (404) is fine.
     pub fn defer_delete(&self, path: impl Into<String>) {
-        self.cleanups.push(path.into());
+        self.client().defer_delete(path);
     }
 
     /// Runs the deferred cleanups, within their own deadline; the runner
     /// calls it once the test body has ended, before deciding the outcome.
     pub(crate) async fn run_cleanups(&self) {
-        let delete = |path: String| async move { self.delete(&path).await };
+        let delete =
+            |d: Deferred| async move { Client::new(self, d.identity).delete(&d.path).await };
         let log = |message: String| self.log(message);
         cleanup::run(self.cleanups.take(), cleanup::DEADLINE, delete, &log).await;
     }
@@ -176,7 +186,12 @@ impl TestContext {
     /// The stack's base URL (`http://127.0.0.1:8321`), starting the session's
     /// stack on first use.
     pub async fn base_url(&self) -> anyhow::Result<String> {
-        Ok(self.session.stack().await?.base_url.clone())
+        Ok(self
+            .session
+            .stack()
+            .await?
+            .base_url(self.replica)
+            .to_owned())
     }
 
     /// Where the session's `name` service listens, if it runs one: for
@@ -195,6 +210,54 @@ impl TestContext {
         self.session.restart_stack().await
     }
 
+    /// The context's own client: the default user on a session with a token
+    /// issuer, else no `Authorization` at all.
+    fn client(&self) -> Client<'_> {
+        Client::new(self, Identity::Default)
+    }
+
+    /// A client whose requests carry `user`'s bearer token, from the
+    /// session's issuer: `ctx.as_user("alice")`,
+    /// `ctx.as_user(User::named("carol").roles(["restricted"]))`.
+    pub fn as_user(&self, user: impl Into<User>) -> Client<'_> {
+        Client::new(self, Identity::User(user.into()))
+    }
+
+    /// A client whose requests carry no `Authorization` header.
+    pub fn anonymous(&self) -> Client<'_> {
+        Client::new(self, Identity::Anonymous)
+    }
+
+    /// A client whose requests carry a token of this kind for the default
+    /// user, minted fresh for this client (`TokenCase::Expired`, ...).
+    pub fn with_token(&self, case: TokenCase) -> Client<'_> {
+        Client::new(self, Identity::Token(case))
+    }
+
+    /// A client whose requests carry exactly this `Authorization` header
+    /// (`"Token abc"`, `"bearer abc"`): for malformed headers.
+    pub fn with_authorization(&self, header: impl Into<String>) -> Client<'_> {
+        Client::new(self, Identity::Header(header.into()))
+    }
+
+    /// The session's token issuer: key rotation and what the stack fetched.
+    pub async fn issuer(&self) -> anyhow::Result<TokenIssuer> {
+        match self.session.stack().await?.issuer.clone() {
+            Some(client) => Ok(TokenIssuer { client }),
+            None => crate::skip(self.needs_issuer()),
+        }
+    }
+
+    /// Why a test that acts as users cannot run here, and what runs it.
+    fn needs_issuer(&self) -> String {
+        format!(
+            "this test acts as users and needs the session's token issuer, which `{}` does not have; \
+             run it with `cargo test --test integration -- --stack-config={AUTH_CONFIG} --exact '{}'`",
+            self.session.shown(),
+            self.id
+        )
+    }
+
     /// A request to the stack, tagged with this test's id; the escape hatch
     /// for anything the helpers below do not cover.
     pub async fn request(
@@ -202,55 +265,22 @@ impl TestContext {
         method: Method,
         path: &str,
     ) -> anyhow::Result<reqwest::RequestBuilder> {
-        let stack = self.session.stack().await?;
-        let provider_data = serde_json::json!({ "__test_id": self.id }).to_string();
-        Ok(stack
-            .http
-            .request(method, format!("{}{path}", stack.base_url))
-            .header("X-LlamaStack-Provider-Data", provider_data))
-    }
-
-    /// Sends a request; a failure to get an answer says what is known about
-    /// the stack.
-    async fn connect(
-        &self,
-        builder: reqwest::RequestBuilder,
-        what: &str,
-    ) -> anyhow::Result<reqwest::Response> {
-        match builder.send().await {
-            Ok(r) => Ok(r),
-            Err(e) => {
-                let explained = self.session.explain(&self.id, e).await;
-                Err(explained.context(format!("{what} failed")))
-            }
-        }
-    }
-
-    async fn send(
-        &self,
-        builder: reqwest::RequestBuilder,
-        what: String,
-    ) -> anyhow::Result<ApiResponse> {
-        let response = self.connect(builder, &what).await?;
-        ApiResponse::read(what, response).await
+        self.client().request(method, path).await
     }
 
     /// `GET path`, any status.
     pub async fn get(&self, path: &str) -> anyhow::Result<ApiResponse> {
-        let req = self.request(Method::GET, path).await?;
-        self.send(req, format!("GET {path}")).await
+        self.client().get(path).await
     }
 
     /// `DELETE path`, any status.
     pub async fn delete(&self, path: &str) -> anyhow::Result<ApiResponse> {
-        let req = self.request(Method::DELETE, path).await?;
-        self.send(req, format!("DELETE {path}")).await
+        self.client().delete(path).await
     }
 
     /// `POST path` with a JSON body, any status.
     pub async fn post(&self, path: &str, body: &Value) -> anyhow::Result<ApiResponse> {
-        let req = self.request(Method::POST, path).await?.json(body);
-        self.send(req, format!("POST {path}")).await
+        self.client().post(path, body).await
     }
 
     /// `POST path` with a multipart form (file uploads), any status.
@@ -259,61 +289,66 @@ impl TestContext {
         path: &str,
         form: reqwest::multipart::Form,
     ) -> anyhow::Result<ApiResponse> {
-        let req = self.request(Method::POST, path).await?.multipart(form);
-        self.send(req, format!("POST {path}")).await
+        self.client().post_multipart(path, form).await
     }
 
     /// `GET path`, any status, the body as bytes (file contents, say).
     pub async fn get_bytes(&self, path: &str) -> anyhow::Result<BytesResponse> {
-        let what = format!("GET {path}");
-        let req = self.request(Method::GET, path).await?;
-        let response = self.connect(req, &what).await?;
-        let status = response.status().as_u16();
-        let bytes = response
-            .bytes()
-            .await
-            .with_context(|| format!("{what}: reading the body"))?;
-        Ok(BytesResponse {
-            what,
-            status,
-            bytes: bytes.to_vec(),
-        })
+        self.client().get_bytes(path).await
     }
 
     /// `GET path`, expecting 2xx; the JSON body.
     pub async fn get_ok(&self, path: &str) -> anyhow::Result<Value> {
-        self.get(path).await?.ok()
+        self.client().get_ok(path).await
     }
 
     /// `POST path`, expecting 2xx; the JSON body.
     pub async fn post_ok(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
-        self.post(path, body).await?.ok()
+        self.client().post_ok(path, body).await
     }
 
     /// `POST path` expecting a server-sent-event stream; its `data:` events in
     /// order, parsed as JSON (a final `[DONE]` is reported, not parsed).
     pub async fn post_stream(&self, path: &str, body: &Value) -> anyhow::Result<Vec<StreamEvent>> {
-        let req = self.request(Method::POST, path).await?.json(body);
-        let what = format!("POST {path} (stream)");
-        let response = self.connect(req, &what).await?;
-        let status = response.status().as_u16();
-        let is_sse = response
-            .headers()
-            .get(reqwest::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("text/event-stream"));
-        let text = response
-            .text()
-            .await
-            .with_context(|| format!("{what}: reading the stream"))?;
-        UnexpectedStatus::check(&what, None, status, &text)?;
-        if !is_sse {
-            return Err(anyhow!(
-                "{what} answered {status} with no event stream: {}",
-                failure::clip(&text)
-            ));
-        }
-        response::parse_events(&text).with_context(|| format!("{what}: malformed event stream"))
+        self.client().post_stream(path, body).await
+    }
+}
+
+/// The run-config variant whose stack checks tokens against the session's
+/// issuer, for the command a skipped test names.
+const AUTH_CONFIG: &str = "server:ci-tests::run-with-auth.yaml";
+
+/// A deletion a test deferred, and who sends it.
+#[derive(Clone, Debug)]
+pub(crate) struct Deferred {
+    path: String,
+    identity: Identity,
+}
+
+impl AsRef<str> for Deferred {
+    fn as_ref(&self) -> &str {
+        &self.path
+    }
+}
+
+/// The session's token issuer, for tests of key rotation.
+#[derive(Debug, Clone)]
+pub struct TokenIssuer {
+    client: crate::issuer::IssuerClient,
+}
+
+impl TokenIssuer {
+    /// Makes the published next key the signing key and publishes a new
+    /// next key; the old key stays published.
+    pub async fn rotate(&self) -> anyhow::Result<KeyRotation> {
+        let answer = self.client.rotate().await?;
+        serde_json::from_value(answer).context("the issuer's rotation report")
+    }
+
+    /// The issuer's keys and the stack's fetches of them.
+    pub async fn stats(&self) -> anyhow::Result<IssuerStats> {
+        let answer = self.client.stats().await?;
+        serde_json::from_value(answer).context("the issuer's stats")
     }
 }
 

@@ -50,14 +50,31 @@ pub(crate) struct State {
     /// see for itself that it died.
     pub stack_pid: Option<u32>,
     pub stack_version: Option<String>,
-    /// Everything the supervisor runs, the stack last.
+    /// Everything the supervisor runs, the stacks last.
     pub services: Vec<Running>,
+    /// Every stack server (`--stack-replicas`), the first being
+    /// `base_url` and `stack_pid`.
+    pub replicas: Vec<Replica>,
     /// Why it failed or stopped, with the log tail.
     pub error: Option<String>,
     /// The one-line account of a service that died: `the Llama Stack
     /// server died (signal: 9 (SIGKILL))`.
     pub casualty: Option<String>,
     pub keep: bool,
+}
+
+/// One stack server of the session.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub(crate) struct Replica {
+    pub base_url: String,
+    pub pid: u32,
+}
+
+impl State {
+    /// The stack servers' pids, in replica order.
+    pub(crate) fn replica_pids(&self) -> Vec<u32> {
+        self.replicas.iter().map(|r| r.pid).collect()
+    }
 }
 
 #[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]

@@ -34,7 +34,8 @@ mod spec;
 mod start;
 mod supervisor;
 
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -44,6 +45,7 @@ pub(crate) use spec::{SUPERVISOR_ENV, SupervisorSpec};
 pub(crate) use start::{SessionSettings, target_dir};
 pub(crate) use supervisor::supervise;
 
+use crate::issuer::{IssuerClient, MintRequest};
 use crate::process::{LOG_TAIL_LINES, log_tail};
 use crate::record::{self, ProxyControl};
 use files::{Phase, SessionDir};
@@ -51,16 +53,26 @@ use files::{Phase, SessionDir};
 /// A stack the tests can talk to.
 #[derive(Debug)]
 pub(crate) struct LiveStack {
-    pub base_url: String,
+    /// One per replica (`--stack-replicas`); a test keeps one for its life.
+    base_urls: Vec<String>,
     pub http: reqwest::Client,
+    /// The session's token issuer, when the stack checks tokens against it.
+    pub issuer: Option<IssuerClient>,
     /// The proxy's control client, when this run's traffic goes through it.
     control: Option<ProxyControl>,
     /// The session directory and whether this process holds a lease on it.
     lease: Option<Lease>,
-    /// The server process, when a supervisor of ours runs it.
+    /// The server processes, when a supervisor of ours runs them.
     process: Option<StackProcess>,
     /// What the supervisor runs beside the stack, as it published them.
     services: Vec<services::Running>,
+}
+
+impl LiveStack {
+    /// The base URL of the replica a test with this ordinal uses.
+    pub(crate) fn base_url(&self, ordinal: usize) -> &str {
+        &self.base_urls[ordinal % self.base_urls.len()]
+    }
 }
 
 #[derive(Debug)]
@@ -75,8 +87,8 @@ struct Lease {
 /// by the supervisor's next look.
 #[derive(Debug)]
 pub(crate) struct StackProcess {
-    /// Changes when the stack is restarted.
-    pid: AtomicU32,
+    /// One per replica; they change when the stack is restarted.
+    pids: Vec<AtomicU32>,
     dir: SessionDir,
 }
 
@@ -117,7 +129,31 @@ pub(crate) struct Session {
     /// Set by whoever first sees the stack dead, with that test's name;
     /// every later test is told.
     died: OnceLock<(StackDied, String)>,
+    /// How many tests were handed a replica so far.
+    handed_out: AtomicUsize,
+    /// Tokens minted for this process's users, with when: one per user,
+    /// not one per request.
+    tokens: Tokens,
 }
+
+/// Minted tokens by what was asked, with when; its `Debug` names the users
+/// only, so printing the session never prints a token.
+#[derive(Default)]
+struct Tokens(tokio::sync::Mutex<HashMap<MintRequest, (String, Instant)>>);
+
+impl std::fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let users: Vec<String> = self
+            .0
+            .try_lock()
+            .map(|t| t.keys().map(|r| r.user.clone()).collect())
+            .unwrap_or_default();
+        f.debug_struct("Tokens").field("users", &users).finish()
+    }
+}
+
+/// A cached token is minted again after this long (it is valid for an hour).
+const TOKEN_REUSE: Duration = Duration::from_secs(15 * 60);
 
 /// How long a stack that refused a request is watched for dying.
 const DYING_GRACE: Duration = Duration::from_secs(1);
@@ -132,6 +168,8 @@ impl Session {
             settings,
             live: tokio::sync::OnceCell::new(),
             died: OnceLock::new(),
+            handed_out: AtomicUsize::new(0),
+            tokens: Tokens::default(),
         })
     }
 
@@ -159,6 +197,50 @@ impl Session {
             };
             anyhow::Error::new(StackNotStarted { log })
         })
+    }
+
+    /// Which replica a test uses, for its whole life: in turn within a
+    /// process; by the test's name under cargo-nextest, where every test is
+    /// the first of its process.
+    pub(crate) fn ordinal_for(&self, test: &str) -> usize {
+        if self.settings.under_nextest {
+            use std::hash::{Hash as _, Hasher as _};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            test.hash(&mut h);
+            return h.finish() as usize;
+        }
+        self.handed_out.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// `--stack-config` as the user would type it.
+    pub(crate) fn shown(&self) -> String {
+        self.settings.target.shown()
+    }
+
+    /// A token from the session's issuer (`None`: the session has none);
+    /// `reuse` answers one minted for the same request before, if still
+    /// fresh.
+    pub(crate) async fn token(
+        &self,
+        request: &MintRequest,
+        reuse: bool,
+    ) -> anyhow::Result<Option<String>> {
+        let stack = self.stack().await?;
+        let Some(issuer) = &stack.issuer else {
+            return Ok(None);
+        };
+        let mut tokens = self.tokens.0.lock().await;
+        if reuse
+            && let Some((token, at)) = tokens.get(request)
+            && at.elapsed() < TOKEN_REUSE
+        {
+            return Ok(Some(token.clone()));
+        }
+        let token = issuer.mint(request).await?;
+        if reuse {
+            tokens.insert(request.clone(), (token.clone(), Instant::now()));
+        }
+        Ok(Some(token))
     }
 
     fn started(&self) -> Option<&Arc<LiveStack>> {
@@ -210,13 +292,21 @@ impl Session {
         }
         let process = self.started()?.process.as_ref()?;
         let until = Instant::now() + grace;
-        while crate::process::is_running(process.pid.load(Ordering::SeqCst)) {
+        let dead = loop {
+            let dead = process
+                .pids
+                .iter()
+                .map(|pid| pid.load(Ordering::SeqCst))
+                .find(|pid| !crate::process::is_running(*pid));
+            if let Some(pid) = dead {
+                break pid;
+            }
             if Instant::now() >= until {
                 return None;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        let died = death_notice(process).await;
+        };
+        let died = death_notice(process, dead).await;
         let (died, _) = self.died.get_or_init(|| (died, test.to_owned()));
         Some(died.clone())
     }
@@ -233,8 +323,13 @@ impl Session {
     /// Adds what is known about the stack to a failed request: a stack that
     /// died is named with its log tail; one that is up but refused the
     /// request says so, so neither reads as the test's own failure.
-    pub(crate) async fn explain(&self, test: &str, error: reqwest::Error) -> anyhow::Error {
-        let base_url = self.started().map(|l| l.base_url.clone());
+    pub(crate) async fn explain(
+        &self,
+        test: &str,
+        ordinal: usize,
+        error: reqwest::Error,
+    ) -> anyhow::Error {
+        let base_url = self.started().map(|l| l.base_url(ordinal).to_owned());
         if let Some(died) = self.stack_death(test, DYING_GRACE).await {
             return anyhow::Error::new(error).context(died);
         }
@@ -269,7 +364,11 @@ impl Session {
         let process = live.process.as_ref().context(
             "this stack was not started by stack-harness (a URL, or a reused stack), so it cannot be restarted",
         )?;
-        let old = process.pid.load(Ordering::SeqCst);
+        let old: Vec<u32> = process
+            .pids
+            .iter()
+            .map(|p| p.load(Ordering::SeqCst))
+            .collect();
         process.dir.request_restart().with_context(|| {
             format!(
                 "cannot ask the supervisor in {} to restart the stack",
@@ -279,12 +378,17 @@ impl Session {
         let until = Instant::now() + self.settings.health_timeout + Duration::from_secs(60);
         loop {
             if let Some(state) = process.dir.read_state() {
-                match (state.phase, state.stack_pid) {
-                    (Phase::Ready, Some(pid)) if pid != old => {
-                        process.pid.store(pid, Ordering::SeqCst);
+                let new = state.replica_pids();
+                match state.phase {
+                    Phase::Ready
+                        if new.len() == old.len() && new.iter().all(|p| !old.contains(p)) =>
+                    {
+                        for (slot, pid) in process.pids.iter().zip(new) {
+                            slot.store(pid, Ordering::SeqCst);
+                        }
                         return Ok(());
                     }
-                    (Phase::Failed | Phase::Stopped, _) => anyhow::bail!(
+                    Phase::Failed | Phase::Stopped => anyhow::bail!(
                         "the stack did not restart: {}",
                         state
                             .error
@@ -319,7 +423,7 @@ impl Session {
 
 /// How the stack ended, as the supervisor publishes it (exit status and log
 /// tail), or from its log alone if the supervisor has not said in time.
-async fn death_notice(process: &StackProcess) -> StackDied {
+async fn death_notice(process: &StackProcess, pid: u32) -> StackDied {
     let until = Instant::now() + DEATH_NOTICE_WAIT;
     loop {
         if let Some(state) = process.dir.read_state()
@@ -330,10 +434,7 @@ async fn death_notice(process: &StackProcess) -> StackDied {
         }
         if Instant::now() >= until {
             let log = process.dir.path("stack.log");
-            let headline = format!(
-                "the Llama Stack server (pid {}) died",
-                process.pid.load(Ordering::SeqCst)
-            );
+            let headline = format!("the Llama Stack server (pid {pid}) died");
             return StackDied {
                 text: format!(
                     "{headline}; the last lines of `{}`:\n{}",
@@ -344,5 +445,24 @@ async fn death_notice(process: &StackProcess) -> StackDied {
             };
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn printing_the_token_cache_names_users_not_tokens() {
+        let tokens = Tokens::default();
+        let request = MintRequest {
+            user: "alice".to_owned(),
+            ..MintRequest::default()
+        };
+        tokens
+            .0
+            .blocking_lock()
+            .insert(request, ("eyJ.secret.sig".to_owned(), Instant::now()));
+        assert_eq!(format!("{tokens:?}"), r#"Tokens { users: ["alice"] }"#);
     }
 }

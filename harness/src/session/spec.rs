@@ -40,6 +40,8 @@ pub(crate) struct SupervisorSpec {
     /// The setup's and `--env`'s values for the stack.
     pub env: Vec<(String, String)>,
     pub health_timeout_secs: u64,
+    /// How many stack servers to run, each with its own state.
+    pub replicas: usize,
     pub mode: InferenceMode,
     pub record_dir: PathBuf,
     /// The harness's proxy records (else the stack's own recorder does).

@@ -16,6 +16,7 @@ use super::files::{Phase, SessionDir, State};
 use super::spec::{GRACE, NEXTEST_GRACE, SUPERVISOR_ENV, SupervisorSpec};
 use super::{Lease, LiveStack, StackProcess};
 use crate::cli::{Config, Recorder};
+use crate::issuer::IssuerClient;
 use crate::record::{InferenceMode, ProxyControl};
 use crate::stack::provision::Distribution;
 use crate::stack::target::{RunYaml, StackTarget, Supervised};
@@ -29,6 +30,8 @@ pub(crate) struct SessionSettings {
     pub env: Vec<(String, String)>,
     pub keep_server: bool,
     pub health_timeout: Duration,
+    /// `--stack-replicas`.
+    pub replicas: usize,
     pub mode: InferenceMode,
     pub record_dir: PathBuf,
     pub recorder: Recorder,
@@ -56,6 +59,7 @@ impl SessionSettings {
             env: config.env.clone(),
             keep_server: config.keep_server,
             health_timeout: config.health_timeout,
+            replicas: config.stack_replicas,
             mode: config.inference_mode,
             record_dir: config.record_dir.clone(),
             recorder: config.recorder,
@@ -114,12 +118,13 @@ pub(crate) async fn start(s: &SessionSettings) -> Result<LiveStack, SessionError
                 return Err(SessionError::UrlNotHealthy { base });
             }
             Ok(LiveStack {
-                base_url: base,
+                base_urls: vec![base],
                 http,
                 control: None,
                 lease: None,
                 process: None,
                 services: Vec::new(),
+                issuer: None,
             })
         }
         StackTarget::Supervised(target) => {
@@ -179,6 +184,7 @@ fn config_hash(
     h.update(&yaml);
     h.update(&requirements);
     h.update(target.launcher.name().as_bytes());
+    h.update(s.replicas.to_le_bytes());
     for (k, v) in &s.env {
         h.update(format!("\0{k}={v}").as_bytes());
     }
@@ -242,12 +248,13 @@ async fn start_supervised(
                  its model traffic is not recorded or replayed by this run"
             );
             return Ok(LiveStack {
-                base_url: base,
+                base_urls: vec![base],
                 http,
                 control: None,
                 lease: None,
                 process: None,
                 services: Vec::new(),
+                issuer: None,
             });
         }
         return Err(SessionError::PortHeld { port });
@@ -267,6 +274,7 @@ async fn start_supervised(
         launcher: target.launcher,
         env: s.env.clone(),
         health_timeout_secs: s.health_timeout.as_secs(),
+        replicas: s.replicas,
         mode: s.mode,
         record_dir: s.record_dir.clone(),
         proxy_recorder: s.recorder == Recorder::Proxy,
@@ -302,12 +310,12 @@ async fn connect(
     state: &State,
     started_here: bool,
 ) -> Result<LiveStack, SessionError> {
-    let base_url = state
-        .base_url
-        .clone()
-        .ok_or_else(|| SessionError::NoBaseUrl {
+    let base_urls: Vec<String> = state.replicas.iter().map(|r| r.base_url.clone()).collect();
+    if base_urls.is_empty() {
+        return Err(SessionError::NoBaseUrl {
             dir: dir.dir.clone(),
-        })?;
+        });
+    }
     let control = match &state.proxy_url {
         Some(url) => {
             let control = ProxyControl::with_client(url.clone(), http.clone());
@@ -324,13 +332,20 @@ async fn connect(
         }
         None => None,
     };
-    let process = state.stack_pid.map(|pid| StackProcess {
-        pid: pid.into(),
+    let process = Some(StackProcess {
+        pids: state.replica_pids().into_iter().map(Into::into).collect(),
         dir: dir.clone(),
     });
+    let issuer = state
+        .services
+        .iter()
+        .find(|s| s.name == super::services::ISSUER)
+        .and_then(|s| s.address.clone())
+        .map(|url| IssuerClient::new(url, http.clone()));
     Ok(LiveStack {
-        base_url,
+        base_urls,
         http,
+        issuer,
         control,
         lease: Some(Lease {
             dir: dir.clone(),

@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use super::files::{Phase, SessionDir, State};
+use super::files::{Phase, Replica, SessionDir, State};
 use super::services::{
     self, Context, Exit, Running, Service, ServiceError, StackEnv, StackService,
 };
@@ -99,21 +99,30 @@ fn fail(dir: &SessionDir, base: &State, message: String) {
 }
 
 /// Everything the supervisor runs: the services in start order, then the
-/// stack.
+/// stacks (one, or `--stack-replicas` of them).
 struct Owned {
     services: Vec<Box<dyn Service>>,
-    stack: StackService,
+    stacks: Vec<StackService>,
     /// What the services handed the stack, for restarting it.
     env: StackEnv,
     config: Option<RunConfig>,
 }
 
 impl Owned {
+    fn empty() -> Owned {
+        Owned {
+            services: Vec::new(),
+            stacks: Vec::new(),
+            env: StackEnv::new(),
+            config: None,
+        }
+    }
+
     fn all(&mut self) -> impl Iterator<Item = &mut dyn Service> {
         self.services
             .iter_mut()
             .map(|s| &mut **s as &mut dyn Service)
-            .chain(std::iter::once(&mut self.stack as &mut dyn Service))
+            .chain(self.stacks.iter_mut().map(|s| s as &mut dyn Service))
     }
 
     /// The first service found dead, and how it ended.
@@ -121,9 +130,11 @@ impl Owned {
         self.all().find_map(|s| s.exited())
     }
 
-    /// Stops the stack first, then the services in reverse start order.
+    /// Stops the stacks first, then the services in reverse start order.
     fn stop(mut self, progress: &Progress) {
-        self.stack.stop(progress);
+        for stack in &mut self.stacks {
+            stack.stop(progress);
+        }
         for service in self.services.iter_mut().rev() {
             service.stop(progress);
         }
@@ -143,12 +154,7 @@ async fn run(spec: &SupervisorSpec, dir: &SessionDir, base: State) -> Result<(),
     // Start-up blocks (installs, health waits): off the runtime, so the
     // proxy keeps answering the stack meanwhile.
     let (owned, started) = tokio::task::spawn_blocking(move || {
-        let mut owned = Owned {
-            services: Vec::new(),
-            stack: StackService::default(),
-            env: StackEnv::new(),
-            config: None,
-        };
+        let mut owned = Owned::empty();
         let started = start_all(&spec2, &dir2, &p, runtime, &mut owned);
         (owned, started)
     })
@@ -185,22 +191,40 @@ async fn run(spec: &SupervisorSpec, dir: &SessionDir, base: State) -> Result<(),
 struct Ready {
     services: Vec<Running>,
     proxy_url: Option<String>,
-    stack_pid: u32,
-    base_url: String,
+    replicas: Vec<Replica>,
     version: Option<String>,
 }
 
 impl Ready {
     fn published(self, base: State) -> State {
         State {
-            base_url: Some(self.base_url),
+            base_url: self.replicas.first().map(|r| r.base_url.clone()),
+            stack_pid: self.replicas.first().map(|r| r.pid),
             proxy_url: self.proxy_url,
-            stack_pid: Some(self.stack_pid),
             stack_version: self.version,
             services: self.services,
+            replicas: self.replicas,
             ..base
         }
     }
+}
+
+/// The stacks' addresses and pids, recording each start in `starts.log`
+/// (one line per server start: how a test proves that many processes shared
+/// one server, see tests/nextest.rs).
+fn replicas(owned: &Owned, dir: &SessionDir) -> Result<Vec<Replica>, String> {
+    owned
+        .stacks
+        .iter()
+        .map(|stack| {
+            let server = stack.server().ok_or("a stack service started no server")?;
+            let _ = dir.record_start(server.pid());
+            Ok(Replica {
+                base_url: server.base_url().to_owned(),
+                pid: server.pid(),
+            })
+        })
+        .collect()
 }
 
 fn start_all(
@@ -225,6 +249,9 @@ fn start_all(
         progress.say(format!("warning: {warning}"));
     }
     owned.services = services::plan(spec, &config);
+    owned.stacks = (0..spec.replicas.max(1))
+        .map(StackService::replica)
+        .collect();
     let cx = Context {
         spec,
         config: &config,
@@ -240,32 +267,29 @@ fn start_all(
     }
     let mut env: StackEnv = spec.env.iter().cloned().collect();
     let mut services = Vec::new();
-    for service in owned.all() {
+    for service in &mut owned.services {
         services.push(
             service
                 .start(&cx, &mut env)
-                .map_err(|e| failed(service, e))?,
+                .map_err(|e| failed(&**service, e))?,
         );
     }
+    services.extend(start_stacks(&mut owned.stacks, &cx, &env)?);
     owned.env = env;
     let proxy_url = services
         .iter()
         .find(|s| s.name == "proxy")
         .and_then(|s| s.address.clone());
-    let server = owned
-        .stack
-        .server()
-        .ok_or("the stack service started no server")?;
-    // One line per server start: how a test proves that many processes
-    // shared one server (see tests/nextest.rs).
     let dir = SessionDir {
         dir: session_dir.to_owned(),
     };
-    let _ = dir.record_start(server.pid());
     let ready = Ready {
-        stack_pid: server.pid(),
-        base_url: server.base_url().to_owned(),
-        version: owned.stack.version().map(str::to_owned),
+        replicas: replicas(owned, &dir)?,
+        version: owned
+            .stacks
+            .first()
+            .and_then(|s| s.version())
+            .map(str::to_owned),
         proxy_url,
         services,
     };
@@ -273,15 +297,45 @@ fn start_all(
     Ok(ready)
 }
 
-/// Stops the stack and starts it again with what the services handed it
-/// the first time; they (and the data they keep) stay up.
-fn restart_stack(
+/// Starts the stacks at once (each waits seconds for its health), each
+/// with the services' environment.
+fn start_stacks(
+    stacks: &mut [StackService],
+    cx: &Context<'_>,
+    env: &StackEnv,
+) -> Result<Vec<Running>, String> {
+    std::thread::scope(|scope| {
+        let started: Vec<_> = stacks
+            .iter_mut()
+            .map(|stack| {
+                let mut env = env.clone();
+                scope.spawn(move || {
+                    stack
+                        .start(cx, &mut env)
+                        .map_err(|e| format!("its {} service did not start: {e}", stack.name()))
+                })
+            })
+            .collect();
+        started
+            .into_iter()
+            .map(|handle| {
+                handle
+                    .join()
+                    .unwrap_or_else(|_| Err("a stack's start-up panicked".to_owned()))
+            })
+            .collect()
+    })
+}
+
+/// Stops the stacks and starts them again with what the services handed
+/// them the first time; the services (and the data they keep) stay up.
+fn restart_stacks(
     spec: &SupervisorSpec,
     session_dir: &std::path::Path,
     progress: &Progress,
     runtime: tokio::runtime::Handle,
     owned: &mut Owned,
-) -> Result<Running, String> {
+) -> Result<Vec<Replica>, String> {
     let config = owned
         .config
         .clone()
@@ -294,19 +348,15 @@ fn restart_stack(
         runtime,
     };
     progress.say("restarting the Llama Stack server (on request)");
-    owned.stack.stop(progress);
-    let mut env = owned.env.clone();
-    let running = owned
-        .stack
-        .start(&cx, &mut env)
-        .map_err(|e| format!("the stack did not restart: {e}"))?;
-    if let Some(server) = owned.stack.server() {
-        let dir = SessionDir {
-            dir: session_dir.to_owned(),
-        };
-        let _ = dir.record_start(server.pid());
+    for stack in &mut owned.stacks {
+        stack.stop(progress);
     }
-    Ok(running)
+    start_stacks(&mut owned.stacks, &cx, &owned.env)
+        .map_err(|e| format!("the stack did not restart: {e}"))?;
+    let dir = SessionDir {
+        dir: session_dir.to_owned(),
+    };
+    replicas(owned, &dir)
 }
 
 /// Runs a restart off the runtime (it waits for the stack's health).
@@ -314,16 +364,8 @@ async fn restart_in_place(
     spec: &SupervisorSpec,
     dir: &SessionDir,
     owned: &mut Owned,
-) -> Result<Running, String> {
-    let taken = std::mem::replace(
-        owned,
-        Owned {
-            services: Vec::new(),
-            stack: StackService::default(),
-            env: StackEnv::new(),
-            config: None,
-        },
-    );
+) -> Result<Vec<Replica>, String> {
+    let taken = std::mem::replace(owned, Owned::empty());
     let (spec2, dir2, runtime) = (
         spec.clone(),
         dir.dir.clone(),
@@ -332,7 +374,7 @@ async fn restart_in_place(
     let (back, result) = tokio::task::spawn_blocking(move || {
         let mut taken = taken;
         let progress = Progress::new(|line| println!("{line}"));
-        let result = restart_stack(&spec2, &dir2, &progress, runtime, &mut taken);
+        let result = restart_stacks(&spec2, &dir2, &progress, runtime, &mut taken);
         (taken, result)
     })
     .await
@@ -367,11 +409,18 @@ async fn watch(
         if dir.take_restart() {
             let restarted = restart_in_place(spec, dir, owned).await;
             match restarted {
-                Ok(running) => {
-                    ready.stack_pid = running.pids.first().copied();
-                    ready.base_url.clone_from(&running.address);
-                    ready.services.retain(|s| s.name != running.name);
-                    ready.services.push(running);
+                Ok(replicas) => {
+                    ready.stack_pid = replicas.first().map(|r| r.pid);
+                    ready.base_url = replicas.first().map(|r| r.base_url.clone());
+                    for (running, replica) in ready
+                        .services
+                        .iter_mut()
+                        .filter(|s| s.name.starts_with("stack"))
+                        .zip(&replicas)
+                    {
+                        running.pids = vec![replica.pid];
+                    }
+                    ready.replicas = replicas;
                     dir.write_state(ready)
                         .map_err(|e| format!("cannot write state.json: {e}"))?;
                 }

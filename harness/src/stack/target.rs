@@ -78,11 +78,22 @@ impl StackTarget {
         // Loaded to be checked (with the harness's placeholders for what
         // the session provides); the supervisor loads it again with the
         // real values.
-        match &run_yaml {
+        let config = match &run_yaml {
             RunYaml::File(path) => RunConfig::load(path, &lookup)?,
             RunYaml::Text(text) => RunConfig::parse("(synthesised run.yaml)", text, &lookup)
                 .map_err(TargetError::Synthesize)?,
         };
+        // What the stack would run but a session cannot (a route policy
+        // closing the health check the harness waits on, a token issuer
+        // variable with text around it): one error now, not a start-up
+        // that times out.
+        let issues = config.session_issues();
+        if !issues.is_empty() {
+            return Err(TargetError::RunYaml(RunYamlError::Invalid {
+                source_name: config.source_name,
+                issues,
+            }));
+        }
         Ok(StackTarget::Supervised(Supervised {
             shown,
             run_yaml,
@@ -165,6 +176,43 @@ mod tests {
         assert!(text.starts_with(&file), "{text}");
         assert!(text.contains(":7:"), "{text}");
         assert!(text.contains("remote::nonesuch"), "{text}");
+    }
+
+    #[test]
+    fn an_auth_block_a_session_cannot_run_is_an_error_before_anything_starts() {
+        let dir = configs();
+        let auth = dir.path().join("auth");
+        std::fs::create_dir_all(&auth).expect("mkdir");
+        let head = "version: 2\ndistro_name: auth\napis: [inference]\nproviders:\n  inference:\n  - provider_id: vllm\n    provider_type: remote::vllm\n    config: {base_url: \"http://127.0.0.1:8000/v1\"}\nserver:\n  auth:\n    provider_config:\n      type: oauth2_token\n";
+        let write = |name: &str, rest: &str| {
+            std::fs::write(auth.join(name), format!("{head}{rest}")).expect("write");
+        };
+        write(
+            "run.yaml",
+            "      jwks: {uri: \"${env.STACK_HARNESS_JWKS_URI}\"}\n    route_policy:\n    - permit: {paths: \"*\"}\n      unless: user with restricted in roles\n",
+        );
+        write("run-no-uri.yaml", "      jwks: {key_recheck_period: 5}\n");
+        let file = |name: &str| auth.join(name).display().to_string();
+        assert_eq!(
+            resolve("server:auth", dir.path())
+                .expect_err("health is closed")
+                .to_string(),
+            format!(
+                "{}:14: server.auth.route_policy: this route policy answers 403 to `/v1/health` without a token \
+                 (the stack serves it unauthenticated, so a `when`/`unless` rule never matches it), and the harness waits on \
+                 `/v1/health` before any test; put an unconditional `- permit: {{paths: [\"/v1/health\", \"/v1/version\"]}}` first",
+                file("run.yaml")
+            )
+        );
+        assert_eq!(
+            resolve("server:auth::run-no-uri.yaml", dir.path())
+                .expect_err("no uri")
+                .to_string(),
+            format!(
+                "{}:13: server.auth.provider_config.jwks.uri: missing; `jwks` (the URL of the key set) needs it",
+                file("run-no-uri.yaml")
+            )
+        );
     }
 
     #[test]

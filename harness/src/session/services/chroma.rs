@@ -136,6 +136,7 @@ impl Service for ChromaService {
             pids: vec![child.pid()],
             address: Some(url),
             log: Some(log),
+            workdir: None,
         };
         self.process = Some(child);
         Ok(running)
@@ -178,6 +179,7 @@ mod tests {
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
                 .collect(),
             health_timeout_secs: 180,
+            replicas: 1,
             mode: InferenceMode::Replay,
             record_dir: "/p/recordings".into(),
             proxy_recorder: true,

@@ -15,6 +15,7 @@
 //! user still types only `--stack-config`.
 
 mod chroma;
+mod issuer;
 mod model;
 mod postgres;
 mod proxy;
@@ -26,6 +27,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::SupervisorSpec;
+use crate::issuer::IssuerError;
 use crate::local_model::LocalModelError;
 use crate::process::{ProcessError, Progress};
 use crate::python::PythonError;
@@ -34,6 +36,7 @@ use crate::stack::provision::ProvisionError;
 use crate::stack::run_yaml::{BackendType, RunConfig};
 use crate::stack::server::ServerError;
 
+pub(crate) use issuer::NAME as ISSUER;
 pub(crate) use stack::StackService;
 
 /// The `${env.X}` values the stack is started with, built up service by
@@ -86,6 +89,10 @@ pub(crate) struct Running {
     /// Where it listens.
     pub address: Option<String>,
     pub log: Option<PathBuf>,
+    /// The directory its processes run in, when not inside the session
+    /// directory (so `sessions` and the orphan proofs find them).
+    #[serde(default)]
+    pub workdir: Option<PathBuf>,
 }
 
 /// A service that stopped on its own.
@@ -146,6 +153,8 @@ pub(crate) enum ServiceError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Issuer(#[from] IssuerError),
     #[error("{var}: the upstream URL of provider `{provider}` is not a URL: {source}")]
     UpstreamUrl {
         var: String,
@@ -157,6 +166,8 @@ pub(crate) enum ServiceError {
         log.display()
     )]
     StoresNotReady { url: String, log: PathBuf },
+    #[error("cannot get a token to probe the stack with: {0:#}")]
+    Probe(anyhow::Error),
 }
 
 /// Whether the session runs its own PostgreSQL: a store or the pgvector
@@ -193,6 +204,9 @@ pub(crate) fn plan(spec: &SupervisorSpec, config: &RunConfig) -> Vec<Box<dyn Ser
     }
     if chroma::wanted(spec, config) {
         services.push(Box::new(chroma::ChromaService::default()));
+    }
+    if let Some(needs) = config.harness_issuer() {
+        services.push(Box::new(issuer::IssuerService::new(needs)));
     }
     services
 }

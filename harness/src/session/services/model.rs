@@ -29,6 +29,7 @@ impl Service for LocalModelService {
             pids: model.pids(),
             address: Some(model.chat_url.clone()),
             log: None,
+            ..Running::default()
         };
         self.model = Some(model);
         Ok(running)

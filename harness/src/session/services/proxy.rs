@@ -2,9 +2,12 @@
 //! supervisor, and every provider whose upstream URL comes from a variable
 //! is pointed at it.
 
+use std::collections::HashSet;
+
 use super::{Context, Exit, Running, Service, ServiceError, StackEnv};
 use crate::process::Progress;
 use crate::record::{self, Proxy, ProxyOptions, Rules, Upstream};
+use crate::stack::run_yaml::UpstreamVar;
 
 #[derive(Default)]
 pub(super) struct ProxyService {
@@ -21,7 +24,7 @@ impl Service for ProxyService {
         let mode = cx.spec.mode;
         let mut upstreams = Vec::new();
         let mut routes = Vec::new();
-        for var in cx.config.upstream_vars() {
+        for var in one_per_var(cx.config.upstream_vars()) {
             let Some(provider) = var.provider_id.clone() else {
                 continue;
             };
@@ -85,6 +88,7 @@ impl Service for ProxyService {
             pids: Vec::new(),
             address: Some(proxy.control_url()),
             log: None,
+            ..Running::default()
         };
         self.proxy = Some(proxy);
         self.runtime = Some(cx.runtime.clone());
@@ -100,5 +104,57 @@ impl Service for ProxyService {
         if let (Some(proxy), Some(runtime)) = (self.proxy.take(), &self.runtime) {
             runtime.block_on(proxy.shutdown());
         }
+    }
+}
+
+/// The providers the proxy fronts: one per variable, the first in the file.
+/// Providers whose base URL is the same variable (a second `remote::vllm`
+/// entry with other defaults, say) send to one URL, so the proxy cannot tell
+/// their requests apart: they share an upstream and the first one's name (its
+/// recordings directory). Routing each would let the last take the variable
+/// over, and the traffic of all of them would go under its name.
+fn one_per_var(vars: Vec<UpstreamVar>) -> Vec<UpstreamVar> {
+    let mut seen = HashSet::new();
+    vars.into_iter()
+        .filter(|v| v.provider_id.is_some() && seen.insert(v.var.clone()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn var(provider: Option<&str>, var: &str) -> UpstreamVar {
+        UpstreamVar {
+            api: "inference".into(),
+            provider_id: provider.map(str::to_owned),
+            provider_type: "remote::vllm".into(),
+            key: "base_url".into(),
+            var: var.into(),
+            default: None,
+            suffix: String::new(),
+            enabled: true,
+        }
+    }
+
+    #[test]
+    fn providers_sharing_a_variable_are_fronted_under_the_first_ones_name() {
+        let vars = vec![
+            var(None, "VLLM_URL"),
+            var(Some("vllm"), "VLLM_URL"),
+            var(Some("embed"), "EMBEDDING_URL"),
+            var(Some("vllm-verdict"), "VLLM_URL"),
+        ];
+        let routed: Vec<_> = one_per_var(vars)
+            .into_iter()
+            .map(|v| (v.provider_id.unwrap_or_default(), v.var))
+            .collect();
+        assert_eq!(
+            routed,
+            [
+                ("vllm".to_owned(), "VLLM_URL".to_owned()),
+                ("embed".to_owned(), "EMBEDDING_URL".to_owned())
+            ]
+        );
     }
 }

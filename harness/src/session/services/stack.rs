@@ -6,9 +6,11 @@
 use std::time::Duration;
 
 use super::{Context, Exit, Running, Service, ServiceError, StackEnv};
-use crate::process::{Probe, Progress, probe};
+use crate::issuer::{IssuerClient, MintRequest};
+use crate::process::Progress;
 use crate::stack::provision::{StackInstall, ensure_stack};
-use crate::stack::server::{ServerOptions, StackServer};
+use crate::stack::run_yaml::JWKS_URI_VAR;
+use crate::stack::server::{ServerError, ServerOptions, StackServer};
 
 #[derive(Default)]
 pub(crate) struct StackService {
@@ -17,9 +19,29 @@ pub(crate) struct StackService {
     /// It ran before in this session: a start is a restart, which keeps
     /// the state the stack wrote (uploaded files, SQLite stores).
     started_before: bool,
+    /// Which of the session's stacks this is (`--stack-replicas`); each has
+    /// its own port, state and log, and all share the session's services.
+    replica: usize,
+    /// The port it got at its first start, kept across restarts.
+    port: Option<u16>,
 }
 
 impl StackService {
+    pub(crate) fn replica(replica: usize) -> StackService {
+        StackService {
+            replica,
+            ..StackService::default()
+        }
+    }
+
+    /// `name` for the first stack, `name-2`, `name-3`... for the others.
+    fn numbered(&self, name: &str) -> String {
+        match self.replica {
+            0 => name.to_owned(),
+            n => format!("{name}-{}", n + 1),
+        }
+    }
+
     /// The started server's address, pid and installed version.
     pub(crate) fn server(&self) -> Option<&StackServer> {
         self.server.as_ref()
@@ -62,29 +84,40 @@ impl Service for StackService {
             Some(install) => install.clone(),
             None => ensure_stack(&spec.project_root, spec.launcher, cx.progress)?,
         };
+        // The first stack takes the session's port, the others free ones.
+        let port = match (self.port, self.replica) {
+            (Some(port), _) => port,
+            (None, 0) => spec.port,
+            (None, _) => crate::process::free_port().map_err(ServerError::from)?,
+        };
+        self.port = Some(port);
         let mut options = ServerOptions::new(
             &spec.project_root,
             &install.venv.dir.join("bin"),
             &spec.run_yaml,
             &spec.shown,
-            spec.port,
+            port,
         );
         options.launcher = spec.launcher.launcher();
         // The stack gets a clean environment (see `process::spawn`) plus
         // these: the harness's own variables never reach it.
         options.env = env.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-        options.state_dir = cx.session_dir.join("state");
+        options.state_dir = cx.session_dir.join(self.numbered("state"));
         options.keep_state = self.started_before;
-        options.log = cx.session_dir.join("stack.log");
+        options.log = cx
+            .session_dir
+            .join(format!("{}.log", self.numbered("stack")));
         options.tiktoken_cache = Some(install.tiktoken_cache.clone());
         options.deadline = Duration::from_secs(spec.health_timeout_secs);
         let server = StackServer::start(&options, cx.progress)?;
-        sql_stores_ready(&server)?;
+        cx.runtime
+            .block_on(sql_stores_ready(&server, env.get(JWKS_URI_VAR)))?;
         let running = Running {
-            name: self.name().to_owned(),
+            name: self.numbered(self.name()),
             pids: vec![server.pid()],
             address: Some(server.base_url().to_owned()),
             log: Some(server.log_path().to_owned()),
+            ..Running::default()
         };
         self.install = Some(install);
         self.server = Some(server);
@@ -96,7 +129,10 @@ impl Service for StackService {
         let server = self.server.as_mut()?;
         let status = server.exited()?;
         Some(Exit {
-            headline: format!("the Llama Stack server died ({status})"),
+            headline: match self.replica {
+                0 => format!("the Llama Stack server died ({status})"),
+                n => format!("Llama Stack replica {} died ({status})", n + 1),
+            },
             log: Some(server.log_path().to_owned()),
         })
     }
@@ -113,25 +149,49 @@ impl Service for StackService {
 /// healthy before it has created its tables, so the first requests that
 /// touch them fail with "no such table" (500). Looking up a conversation
 /// that cannot exist answers 404 once the tables are there (and 404 too in
-/// a config without conversations).
-fn sql_stores_ready(server: &StackServer) -> Result<(), ServiceError> {
+/// a config without conversations). A stack that checks tokens against the
+/// session's issuer (`jwks_uri`) is asked with one, or it would answer 401
+/// before looking.
+async fn sql_stores_ready(
+    server: &StackServer,
+    jwks_uri: Option<&String>,
+) -> Result<(), ServiceError> {
     let url = format!(
         "{}/v1/conversations/conv_{}",
         server.base_url(),
         "0".repeat(48)
     );
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let not_ready = || ServiceError::StoresNotReady {
+        url: url.clone(),
+        log: server.log_path().to_owned(),
+    };
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .map_err(|_| not_ready())?;
+    let token = match jwks_uri.and_then(|uri| uri.strip_suffix("/jwks")) {
+        Some(issuer) => {
+            let request = MintRequest {
+                user: "stack-harness-probe".to_owned(),
+                ..MintRequest::default()
+            };
+            let client = IssuerClient::new(issuer.to_owned(), http.clone());
+            Some(client.mint(&request).await.map_err(ServiceError::Probe)?)
+        }
+        None => None,
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     loop {
-        match probe(&url, Duration::from_secs(5)) {
-            Probe::Status(500) if std::time::Instant::now() < deadline => {
-                std::thread::sleep(Duration::from_millis(100));
+        let mut probe = http.get(&url).timeout(Duration::from_secs(5));
+        if let Some(token) = &token {
+            probe = probe.bearer_auth(token);
+        }
+        let status = probe.send().await.map(|r| r.status().as_u16());
+        match status {
+            Ok(500) if tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
             }
-            Probe::Status(500) => {
-                return Err(ServiceError::StoresNotReady {
-                    url,
-                    log: server.log_path().to_owned(),
-                });
-            }
+            Ok(500) => return Err(not_ready()),
             _ => return Ok(()),
         }
     }

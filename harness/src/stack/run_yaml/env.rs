@@ -31,7 +31,7 @@ use super::node::{Kind, Node};
 pub(crate) type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
 
 /// Variables the harness itself sets for the stack (its home and state
-/// directories), with the value a run.yaml is checked with before a session
+/// directories, its token issuer), with the value a run.yaml is checked with before a session
 /// exists: a config may require them (`${env.SQLITE_STORE_DIR}`, no default)
 /// and must still load when a run is planned.
 pub(crate) fn harness_provided(name: &str) -> Option<&'static str> {
@@ -39,6 +39,11 @@ pub(crate) fn harness_provided(name: &str) -> Option<&'static str> {
         "HOME" => Some("/home/user"),
         "SQLITE_STORE_DIR" => Some("/home/user/.stack-harness/state"),
         "FILES_STORAGE_DIR" => Some("/home/user/.stack-harness/state/files"),
+        // The session's token issuer (see `services::issuer`); port 9 is
+        // never contacted: the session hands the stack the real address.
+        super::JWKS_URI_VAR => Some("http://127.0.0.1:9/jwks"),
+        super::ISSUER_VAR => Some("http://127.0.0.1:9"),
+        super::AUDIENCE_VAR => Some(super::DEFAULT_AUDIENCE),
         _ => None,
     }
 }

@@ -199,6 +199,26 @@ pub(crate) enum Problem {
     },
     #[error("unknown model type `{found}`; valid types: embedding, llm, rerank")]
     UnknownModelType { found: String },
+    #[error("unknown auth provider type `{found}`; known types: {}", list(known))]
+    UnknownAuthProvider { found: String, known: Vec<String> },
+    #[error("given together with `{other}`; the stack takes only one of the two")]
+    Exclusive { other: String },
+    #[error("the stack cannot parse the condition `{condition}`; it knows {forms}")]
+    UnknownCondition {
+        condition: String,
+        forms: &'static str,
+    },
+    #[error("unknown action `{found}`; actions: create, read, update, delete")]
+    UnknownAction { found: String },
+    #[error(
+        "this route policy answers 403 to `{route}` without a token (the stack serves it unauthenticated, so a `when`/`unless` rule never matches it), \
+         and the harness waits on `/v1/health` before any test; put an unconditional `- permit: {{paths: [\"/v1/health\", \"/v1/version\"]}}` first"
+    )]
+    RouteClosed { route: &'static str },
+    #[error(
+        "must be exactly `${{env.{var}}}`: the session's token issuer hands the stack this value whole, and anything around it points the stack elsewhere"
+    )]
+    NotOnlyVar { var: &'static str },
     #[error(
         "unknown provider `{id}` for api `{api}`; {api} providers: {}{}",
         list(known),

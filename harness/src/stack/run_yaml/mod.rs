@@ -10,6 +10,7 @@
 //!      --read--> typed RunConfig (+ warnings) --validate--> RunConfig
 //! ```
 
+mod auth;
 mod env;
 mod error;
 mod model;
@@ -25,6 +26,9 @@ use std::path::Path;
 
 use serde_json::{Map, Value};
 
+pub(crate) use self::auth::{
+    AUDIENCE_VAR, DEFAULT_AUDIENCE, ISSUER_VAR, IssuerNeeds, JWKS_URI_VAR,
+};
 pub(crate) use self::env::{Env, harness_provided};
 pub(crate) use self::error::{Issue, Problem, RunYamlError};
 pub(crate) use self::model::*;

@@ -282,7 +282,7 @@ pub(crate) struct Server {
     pub(crate) tls_keyfile: Option<String>,
     pub(crate) tls_cafile: Option<String>,
     pub(crate) workers: i64,
-    pub(crate) auth: Option<Value>,
+    pub(crate) auth: Option<super::auth::Auth>,
     pub(crate) quota: Option<Value>,
     pub(crate) cors: Option<Value>,
 }

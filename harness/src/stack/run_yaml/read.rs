@@ -582,7 +582,10 @@ impl<'e> Reader<'e> {
             tls_keyfile: self.optional_string(&f, "tls_keyfile"),
             tls_cafile: self.optional_string(&f, "tls_cafile"),
             workers: self.int_or(&f, "workers", 1),
-            auth: json("auth"),
+            auth: f
+                .get("auth")
+                .filter(|n| n.kind != Kind::Null)
+                .and_then(|n| self.auth(n, "server.auth")),
             quota: json("quota"),
             cors: json("cors"),
         }
