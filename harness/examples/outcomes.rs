@@ -60,6 +60,34 @@ async fn xfail_that_holds(ctx: &TestContext) -> Result {
     Ok(())
 }
 
+// Marks for some stacks, run on llama-stack 0.7.3: another stack's mark is
+// no mark here, this version's is, and a test for other stacks never runs.
+
+#[harness::test(xfail(reason = "claims OGX answers 404 here", status = 404, stacks = "ogx"))]
+async fn xfail_of_another_stack(ctx: &TestContext) -> Result {
+    ctx.get("/v1/models/no-such-model")
+        .await?
+        .expect_status(200)?;
+    Ok(())
+}
+
+#[harness::test(xfail(
+    reason = "llama-stack before 0.8 answers 404 for an unknown model",
+    status = 404,
+    stacks = "llama-stack<0.8, ogx"
+))]
+async fn xfail_of_this_version(ctx: &TestContext) -> Result {
+    ctx.get("/v1/models/no-such-model")
+        .await?
+        .expect_status(200)?;
+    Ok(())
+}
+
+#[harness::test(only(stacks = "ogx>=1.5", reason = "OGX alone is asked"))]
+async fn only_for_another_stack(_ctx: &TestContext) -> Result {
+    bail!("it ran on a stack it is not for")
+}
+
 fn main() -> std::process::ExitCode {
     harness::main(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
 }

@@ -47,6 +47,8 @@ pub use client::{
 pub use issuer::TokenCase;
 pub use registry::Case;
 pub use reqwest;
+pub use stack::identity::Stack;
+pub use stack::launcher::LauncherKind;
 pub use stack_harness_macros::test;
 
 /// What a test returns: any error fails it, with its context chain.
@@ -55,8 +57,8 @@ pub type Result<T = ()> = anyhow::Result<T>;
 /// Everything a test file needs: `use harness::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        ApiResponse, BytesResponse, Case, Result, StreamEvent, TestContext, TokenCase,
-        UnexpectedStatus, User, skip, test,
+        ApiResponse, BytesResponse, Case, LauncherKind, Result, StreamEvent, TestContext,
+        TokenCase, UnexpectedStatus, User, skip, test,
     };
     pub use anyhow::{Context as _, anyhow, bail, ensure};
     pub use serde_json::{Value, json};
@@ -66,8 +68,9 @@ pub mod prelude {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::registry::{
-        Capability, CaseSource, Param, TESTS, TestDef, TestFn, Xfail, capabilities, params,
+        Capability, CaseSource, Only, Param, TESTS, TestDef, TestFn, Xfail, capabilities, params,
     };
+    pub use crate::stack::identity::{Bound, Op, StackReq, Stacks, launchers};
     pub use linkme;
 }
 

@@ -1,5 +1,6 @@
 //! The `stack-harness` binary: `recordings` (list, show, verify, prune the
-//! recorded upstream traffic) and `sessions` (list and stop live sessions).
+//! recorded upstream traffic), `sessions` (list and stop live sessions) and
+//! `outcomes` (diff two runs' JUnit reports).
 //! Each command's logic lives in its module and writes to any sink, so
 //! tests read the exact text; this only parses and dispatches.
 
@@ -9,12 +10,13 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use crate::record::{RecordingsArgs, recordings_main};
+use crate::report::{OutcomesArgs, outcomes_main};
 use crate::session::{SessionsArgs, sessions_main};
 
 #[derive(Debug, Parser)]
 #[command(
     name = "stack-harness",
-    about = "Tools for stack-harness: its recordings and its live sessions"
+    about = "Tools for stack-harness: its recordings, its live sessions, and comparing runs"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -27,6 +29,8 @@ enum Top {
     Recordings(RecordingsArgs),
     /// List the live sessions (stacks and their services), or stop them.
     Sessions(SessionsArgs),
+    /// Compare the outcomes of two runs (their `--junit` reports).
+    Outcomes(OutcomesArgs),
 }
 
 /// The `stack-harness` binary's `main`. Run from the project root (what
@@ -51,6 +55,7 @@ pub fn tool_main() -> ExitCode {
                 .map(|()| true)
                 .map_err(|e| e.to_string())
         }
+        Top::Outcomes(args) => outcomes_main(args, &mut stdout).map(|()| true),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,
@@ -94,6 +99,9 @@ mod tests {
             let cli = Cli::try_parse_from(line).unwrap();
             assert!(matches!(cli.command, Top::Sessions(_)), "{line:?}");
         }
+        let cli =
+            Cli::try_parse_from(["stack-harness", "outcomes", "diff", "a.xml", "b.xml"]).unwrap();
+        assert!(matches!(cli.command, Top::Outcomes(_)));
         let err = Cli::try_parse_from(["stack-harness", "sessions", "stop", "a", "--all"])
             .unwrap_err()
             .to_string();

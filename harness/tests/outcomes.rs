@@ -61,7 +61,12 @@ fn sessions_dir() -> PathBuf {
 #[test]
 fn outcomes_follow_what_happened_not_the_marks() {
     let config = root().join("run-configs/ci-tests/run.yaml");
-    let out = run(&[&format!("--stack-config={}", config.display())]);
+    let junit = tempfile::tempdir().expect("tempdir");
+    let junit = junit.path().join("junit.xml");
+    let out = run(&[
+        &format!("--stack-config={}", config.display()),
+        &format!("--junit={}", junit.display()),
+    ]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(101), "{stdout}");
     for line in [
@@ -70,9 +75,29 @@ fn outcomes_follow_what_happened_not_the_marks() {
         "test xfail_hiding_a_miss[text_model=vllm/smollm2-135m] ... FAILED",
         "test passes_despite_a_miss[text_model=vllm/smollm2-135m] ... FAILED",
         "test xfail_that_holds ... ignored, xfail: the stack answers 404 for an unknown model",
+        "test xfail_of_another_stack ... FAILED",
+        "test xfail_of_this_version ... ignored, xfail: llama-stack before 0.8 answers 404 for an unknown model",
+        "test only_for_another_stack ... ignored, only for ogx>=1.5, not llama-stack 0.7.3: OGX alone is asked",
     ] {
         assert!(stdout.contains(line), "no `{line}` in:\n{stdout}");
     }
+    let elsewhere = failure_of(&stdout, "xfail_of_another_stack");
+    assert!(
+        elsewhere.contains("GET /v1/models/no-such-model answered 404 instead of 200"),
+        "{elsewhere}"
+    );
+    assert!(
+        elsewhere.contains(
+            "(the test's xfail is for `ogx`, not llama-stack 0.7.3: \"claims OGX answers 404 here\")"
+        ),
+        "{elsewhere}"
+    );
+    // The report names the stack, for `outcomes diff`.
+    let report = std::fs::read_to_string(&junit).expect("the JUnit report");
+    assert!(
+        report.contains(r#"<property name="stack" value="llama-stack 0.7.3"/>"#),
+        "{report}"
+    );
 
     let passed = failure_of(&stdout, "xfail_that_passes");
     assert!(

@@ -26,6 +26,7 @@ pub use user::{IssuerStats, KeyRotation, User};
 use crate::issuer::TokenCase;
 use crate::registry::{Param, TrialParams, params};
 use crate::session::Session;
+use crate::stack::identity::Stack;
 use user::Identity;
 
 /// What every test receives: `async fn t(ctx: &TestContext) -> harness::Result`.
@@ -61,6 +62,23 @@ impl TestContext {
     /// The trial's full name, parameters included; the test id the stack sees.
     pub fn id(&self) -> &str {
         &self.id
+    }
+
+    /// Which stack this run talks to, for a test that states each stack's
+    /// truth where they differ:
+    ///
+    /// ```text
+    /// let valid = match ctx.stack()?.launcher() {
+    ///     LauncherKind::LlamaStack => "'assistants' or 'batch'",
+    ///     LauncherKind::Ogx => "'assistants', 'batch', 'fine-tune', ...",
+    /// };
+    /// ```
+    ///
+    /// A test that applies to some stacks only says so with
+    /// `only(stacks = "..", reason = "..")` instead, and a known bug of some
+    /// stacks is an `xfail(.., stacks = "..")`.
+    pub fn stack(&self) -> anyhow::Result<&Stack> {
+        self.session.started_stack()
     }
 
     fn model(&self, param: Param) -> &str {

@@ -78,6 +78,7 @@ pub fn write_recordings(dir: &Path, n: usize) -> std::io::Result<()> {
                 chat_answer(i).as_bytes(),
                 &Redactor::default(),
             ),
+            stacks: Vec::new(),
             used_by: vec![format!("bench::chat[{i}]")],
         };
         let path = recording_path(dir, PROVIDER, &recording.hash);

@@ -29,7 +29,7 @@ mod tool;
 pub(crate) use error::RecordError;
 pub(crate) use mode::InferenceMode;
 pub(crate) use proxy::{FailureContext, Proxy, ProxyControl, ProxyOptions, Upstream, start};
-pub(crate) use store::{MANIFEST_PATH, Rules};
+pub(crate) use store::{Rules, manifest_file};
 
 // The `stack-harness` binary's `recordings` command (see crate::tool).
 pub(crate) use tool::{RecordingsArgs, run as recordings_main};

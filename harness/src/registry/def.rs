@@ -27,6 +27,7 @@ use super::cases::Case;
 use super::param::Param;
 use super::vector_io::Capability;
 use crate::client::TestContext;
+use crate::stack::identity::Stacks;
 
 /// The type-erased body of a test: the macro wraps the user's `async fn`.
 pub type TestFn =
@@ -47,6 +48,18 @@ pub struct Xfail {
     pub status: Option<u16>,
     /// A substring of the failure's text: the error and its causes.
     pub contains: Option<&'static str>,
+    /// The stacks with the bug (`stacks = "llama-stack<0.8"`); on others the
+    /// test runs unmarked. `None`: every stack (an upstream's limit, say).
+    pub stacks: Option<Stacks>,
+}
+
+/// `only(stacks = "..", reason = "..")`: the test applies to these stacks
+/// alone and is reported ignored, with the reason, on others.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Only {
+    pub stacks: Stacks,
+    /// Why the others are left out: what they do differently.
+    pub reason: &'static str,
 }
 
 /// One registered test function, as the attribute macro writes it.
@@ -65,8 +78,12 @@ pub struct TestDef {
     pub cases: Option<&'static str>,
     /// A function computing the cases when the tests are collected.
     pub cases_from: Option<CaseSource>,
-    /// Expected to fail in this way; passing is then a failure.
-    pub xfail: Option<Xfail>,
+    /// Expected to fail in this way; passing is then a failure. Several
+    /// only when each names its stacks: the first for the session's stack
+    /// applies.
+    pub xfails: &'static [Xfail],
+    /// Runs only on these stacks.
+    pub only: Option<Only>,
     /// Never run unless asked (`--ignored`), for this reason.
     pub ignore: Option<&'static str>,
     /// What it needs from its vector-io provider (`needs(keyword_search)`):

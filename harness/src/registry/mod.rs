@@ -11,7 +11,7 @@ pub mod vector_io;
 pub use cases::Case;
 pub(crate) use cases::{CaseError, load_cases};
 pub(crate) use catalog::{Catalog, CatalogError, Ignore, Trial, TrialParams};
-pub use def::{CaseSource, TESTS, TestDef, TestFn, Xfail};
+pub use def::{CaseSource, Only, TESTS, TestDef, TestFn, Xfail};
 pub use param::{Kind, Param, params};
 pub(crate) use param::{Models, PARAMS};
 pub use vector_io::{Capability, capabilities};

@@ -80,7 +80,7 @@ struct SuiteFinished {
 impl Reporter for Json {
     fn report(&mut self, event: &Event<'_>) -> io::Result<()> {
         match *event {
-            Event::SuiteStarted { test_count } => write_line(
+            Event::SuiteStarted { test_count, .. } => write_line(
                 &mut self.out,
                 &SuiteStarted {
                     kind: "suite",

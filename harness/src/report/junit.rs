@@ -1,11 +1,13 @@
 //! `--junit PATH`: a JUnit XML file for CI, written beside the console
-//! output by [`Junit`], with `quick-junit` (nextest's serializer).
+//! output by [`Junit`], with `quick-junit` (nextest's serializer). The
+//! suite's `stack` property names the stack the run was on, which
+//! `stack-harness outcomes diff` reads back.
 
 use std::io;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
 
 use super::{Event, Outcome, Reporter, Summary, failure_text};
 
@@ -17,6 +19,7 @@ use super::{Event, Outcome, Reporter, Summary, failure_text};
 pub(crate) struct Junit {
     path: PathBuf,
     suite_name: String,
+    stack: Option<String>,
     cases: Vec<TestCase>,
 }
 
@@ -26,6 +29,7 @@ impl Junit {
         Junit {
             path: path.into(),
             suite_name: suite_name.into(),
+            stack: None,
             cases: Vec::new(),
         }
     }
@@ -60,6 +64,9 @@ impl Junit {
 
     fn to_xml(&self, summary: &Summary) -> Result<String, quick_junit::SerializeError> {
         let mut suite = TestSuite::new(self.suite_name.as_str());
+        if let Some(stack) = &self.stack {
+            suite.add_property(Property::new(STACK_PROPERTY, stack.as_str()));
+        }
         suite
             .set_time(summary.exec_time)
             .add_test_cases(self.cases.iter().cloned());
@@ -95,10 +102,17 @@ impl Reporter for Junit {
                 Ok(())
             }
             Event::SuiteFinished { ref summary } => self.write(summary),
-            Event::SuiteStarted { .. } | Event::TestStarted { .. } => Ok(()),
+            Event::SuiteStarted { stack, .. } => {
+                self.stack = stack.map(str::to_owned);
+                Ok(())
+            }
+            Event::TestStarted { .. } => Ok(()),
         }
     }
 }
+
+/// The suite property that names the run's stack.
+pub(crate) const STACK_PROPERTY: &str = "stack";
 
 /// `inference::chat::streaming[text_model=a::b]` -> class `inference::chat`,
 /// test `streaming[text_model=a::b]`: parameters stay with the function even
@@ -219,6 +233,15 @@ boomwith tab
         let written = std::fs::read_to_string(&path).expect("report written");
         assert!(written.starts_with("<?xml"), "{written}");
         assert!(written.contains(r#"<testcase name="passes" classname="tests""#));
+        // The stack the run was on, from the suite's start.
+        assert!(
+            written.contains(
+                r#"<properties>
+            <property name="stack" value="llama-stack 0.7.3"/>
+        </properties>"#
+            ),
+            "{written}"
+        );
         // Only the report itself is left: the temporary file was renamed.
         let entries: Vec<_> = std::fs::read_dir(dir.path().join("reports"))
             .expect("dir")

@@ -4,7 +4,8 @@
 //! Formats mirror libtest so IDEs and cargo-nextest can parse us:
 //! `pretty` (default), `terse` (`-q`), `json` (libtest's unstable JSON event
 //! stream) and a JUnit XML file (`--junit PATH`) written beside any of them.
-//! `--list` output is [`write_list`]. The unit tests pin every console and
+//! `--list` output is [`write_list`]; `outcomes` reads JUnit reports back
+//! to compare two runs (`stack-harness outcomes diff`). The unit tests pin every console and
 //! list format byte for byte to what a real libtest binary (rustc 1.95)
 //! prints for the same trials.
 
@@ -12,6 +13,7 @@ mod console;
 mod json;
 mod junit;
 mod list;
+mod outcomes;
 mod pretty;
 mod terse;
 #[cfg(test)]
@@ -22,6 +24,7 @@ use std::time::Duration;
 
 pub(crate) use junit::Junit;
 pub(crate) use list::write_list;
+pub(crate) use outcomes::{OutcomesArgs, outcomes_main};
 
 /// How a trial ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -66,6 +69,9 @@ pub(crate) enum Event<'a> {
     /// print it only in the final summary.
     SuiteStarted {
         test_count: usize,
+        /// The stack the run is on (`ogx 1.5.0`), when it has one: the
+        /// JUnit report records it, for `outcomes diff`.
+        stack: Option<&'a str>,
     },
     TestStarted {
         name: &'a str,
@@ -215,7 +221,10 @@ mod tests {
             Box::new(Broken("second")),
         ];
         let err = all
-            .report(&Event::SuiteStarted { test_count: 2 })
+            .report(&Event::SuiteStarted {
+                test_count: 2,
+                stack: None,
+            })
             .expect_err("a reporter failed");
         assert_eq!(err.to_string(), "first");
         assert_eq!(out.text(), "\nrunning 2 tests\n");

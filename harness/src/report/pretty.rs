@@ -24,7 +24,7 @@ impl Pretty {
 impl Reporter for Pretty {
     fn report(&mut self, event: &Event<'_>) -> io::Result<()> {
         match *event {
-            Event::SuiteStarted { test_count } => {
+            Event::SuiteStarted { test_count, .. } => {
                 self.console.running(test_count)?;
                 self.console.flush()
             }

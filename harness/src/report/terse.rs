@@ -63,7 +63,7 @@ impl Terse {
 impl Reporter for Terse {
     fn report(&mut self, event: &Event<'_>) -> io::Result<()> {
         match *event {
-            Event::SuiteStarted { test_count } => {
+            Event::SuiteStarted { test_count, .. } => {
                 self.total = test_count;
                 self.console.running(test_count)?;
                 self.console.flush()

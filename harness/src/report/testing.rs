@@ -43,6 +43,7 @@ pub(super) fn run(reporter: &mut dyn Reporter, trials: &[Trial], summary: Summar
     let mut feed = |event: Event<'_>| reporter.report(&event).expect("writing to memory");
     feed(Event::SuiteStarted {
         test_count: trials.len(),
+        stack: Some("llama-stack 0.7.3"),
     });
     for (name, outcome, output, nanos) in trials {
         feed(Event::TestStarted { name });

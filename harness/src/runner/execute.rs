@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Semaphore;
 
-use super::outcome::{Cause, Ended, Expectation, Failure, Observed, decide};
+use super::outcome::{Cause, Ended, Expectation, Failure, Observed, decide, not_here};
 use super::panic::{self, PanicSlot};
 use super::plan::{Action, Plan};
 use crate::client::{TestContext, failure_status, skip_reason};
@@ -64,8 +64,10 @@ pub(crate) async fn execute(
             r.send(e);
         }
     };
+    let stack = session.stack_identity().map(ToString::to_string);
     send(&Event::SuiteStarted {
         test_count: plan.entries.len(),
+        stack: stack.as_deref(),
     });
 
     let permits = Arc::new(Semaphore::new(settings.test_threads));
@@ -122,13 +124,16 @@ async fn run_one(
     let header = format!("thread '{}' panicked at {location}:", trial.name);
 
     // A stack that died under an earlier test fails the rest at once, each
-    // saying so, instead of each meeting a refused connection.
-    if trial.def.needs_stack
-        && let Some(message) = session.died_before()
-    {
-        let outcome = Outcome::Failed {
+    // saying so, instead of each meeting a refused connection; a test for
+    // other stacks does not run on this one.
+    let stack = session.stack_identity();
+    let before = match session.died_before() {
+        Some(message) if trial.def.needs_stack => Some(Outcome::Failed {
             message: format!("{header}\n{message}"),
-        };
+        }),
+        _ => not_here(trial.def.only.as_ref(), stack, &header),
+    };
+    if let Some(outcome) = before {
         send(&Event::TestFinished {
             name: &trial.name,
             outcome: &outcome,
@@ -192,12 +197,13 @@ async fn run_one(
         traffic: session.test_finished(&trial.name).await,
         stack_died,
     };
-    let xfail = trial.def.xfail.map(|x| Expectation {
+    let xfail = super::outcome::pick(trial.def.xfails, stack).map(|x| Expectation {
         reason: x.reason,
         status: x.status,
         contains: x.contains,
+        stacks: x.stacks,
     });
-    let outcome = decide(observed, xfail, &header);
+    let outcome = decide(observed, xfail, stack, &header);
     let mut output = ctx.take_output();
     if outcome == Outcome::Passed && !settings.show_output {
         // libtest shows a passing test's output only with --show-output.

@@ -1,23 +1,30 @@
 //! A trial's outcome, decided in one place from everything that happened
 //! while it ran: how its body ended, the replay misses and upstream
-//! failures its requests caused, the stack's health, and its `xfail`.
+//! failures its requests caused, the stack's health, its `xfail`, and which
+//! stack it ran on.
 //!
 //! ```text
 //! stack died / unreachable / not started ──> failed (the stack's fault, named)
 //! timed out ───────────────────────────────> failed (never expected)
 //! a miss or upstream failure ──────────────> failed (never expected)
 //! skipped ─────────────────────────────────> ignored, with its reason
+//! xfail for other stacks (`stacks = ..`) ──> as if unmarked (a failure says so)
+//! xfail for stacks, version unknown ───────> failed (cannot tell if it applies)
 //! passed ──── xfail? ──yes──> failed ("passed: remove the mark")
 //!               └─no───> passed
 //! failed ──── xfail matches its failure? ──yes──> ignored ("xfail: reason")
 //!               └─no (or no xfail)──> failed, with the real cause
 //! ```
 //!
-//! [`decide`] is pure, so every combination is pinned by the table below.
+//! Before that, [`not_here`] decides whether an `only(stacks = ..)` test
+//! runs at all on this stack. Both are pure, so every combination is pinned
+//! by the tables below.
 
 use std::time::Duration;
 
+use crate::registry::{Only, Xfail};
 use crate::report::Outcome;
+use crate::stack::identity::{Applies, Stack, Stacks};
 
 /// What an `xfail` expects: the failure must match every part given.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -28,6 +35,8 @@ pub(crate) struct Expectation<'a> {
     pub status: Option<u16>,
     /// The failure's text contains this.
     pub contains: Option<&'a str>,
+    /// The stacks with the bug; `None`: every stack.
+    pub stacks: Option<Stacks>,
 }
 
 impl Expectation<'_> {
@@ -90,9 +99,56 @@ pub(crate) struct Observed {
     pub stack_died: Option<String>,
 }
 
-/// The outcome of a trial. `header` is libtest's first failure line,
-/// `thread '<name>' panicked at <file>:<line>:1:`, which IDEs look for.
-pub(crate) fn decide(observed: Observed, xfail: Option<Expectation<'_>>, header: &str) -> Outcome {
+/// Whether an `only(stacks = ..)` test stays out of this run: `Some` with
+/// its outcome when `stack` is not one it applies to (or its version,
+/// which the declaration bounds, is unknown). Without a stack (the session
+/// did not start) the test runs, and fails saying why.
+pub(crate) fn not_here(
+    only: Option<&Only>,
+    stack: Option<&Stack>,
+    header: &str,
+) -> Option<Outcome> {
+    let (only, stack) = (only?, stack?);
+    match only.stacks.applies_to(stack) {
+        Applies::Yes => None,
+        Applies::No => Some(Outcome::Ignored {
+            reason: Some(format!(
+                "only for {}, not {stack}: {}",
+                only.stacks, only.reason
+            )),
+        }),
+        Applies::Unknown => Some(Outcome::Failed {
+            message: format!(
+                "{header}\nthe test applies only to `{}`, but this {} did not report its version, so whether it is one of them cannot be told",
+                only.stacks,
+                stack.launcher()
+            ),
+        }),
+    }
+}
+
+/// Which of a test's xfails is its mark on `stack`: the first whose stacks
+/// take it (or that names none), else the first, which [`decide`] then reads
+/// as another stack's mark, or fails on when the version is unknown.
+pub(crate) fn pick<'x>(xfails: &'x [Xfail], stack: Option<&Stack>) -> Option<&'x Xfail> {
+    xfails
+        .iter()
+        .find(|x| match (x.stacks, stack) {
+            (None, _) => true,
+            (Some(stacks), Some(stack)) => stacks.applies_to(stack) == Applies::Yes,
+            (Some(_), None) => false,
+        })
+        .or(xfails.first())
+}
+
+/// The outcome of a trial on `stack`. `header` is libtest's first failure
+/// line, `thread '<name>' panicked at <file>:<line>:1:`, which IDEs look for.
+pub(crate) fn decide(
+    observed: Observed,
+    xfail: Option<Expectation<'_>>,
+    stack: Option<&Stack>,
+    header: &str,
+) -> Outcome {
     let failed = |body: String| Outcome::Failed {
         message: format!("{header}\n{body}"),
     };
@@ -142,6 +198,31 @@ pub(crate) fn decide(observed: Observed, xfail: Option<Expectation<'_>>, header:
         }
         return failed(with_traffic(body));
     }
+    // An xfail of other stacks is no mark here; a failure says whose it is,
+    // so that a bug that reached this stack too reads as such.
+    let mut elsewhere = None;
+    let xfail = match xfail.and_then(|x| x.stacks.map(|s| (x, s))) {
+        None => xfail,
+        Some((x, stacks)) => match stack.map(|st| (st, stacks.applies_to(st))) {
+            Some((_, Applies::Yes)) => Some(x),
+            Some((st, Applies::No)) => {
+                elsewhere = Some(format!(
+                    "(the test's xfail is for `{stacks}`, not {st}: \"{}\")",
+                    x.reason
+                ));
+                None
+            }
+            Some((_, Applies::Unknown)) | None => {
+                let on = stack.map_or_else(
+                    || "the stack".to_owned(),
+                    |st| format!("this {}", st.launcher()),
+                );
+                return failed(format!(
+                    "the test is marked xfail for `{stacks}`, but {on} did not report its version, so whether the mark applies cannot be told"
+                ));
+            }
+        },
+    };
     match (observed.ended, xfail) {
         (Ended::Skipped(reason), _) => Outcome::Ignored {
             reason: Some(reason),
@@ -160,7 +241,10 @@ pub(crate) fn decide(observed: Observed, xfail: Option<Expectation<'_>>, header:
             x.reason,
             x.describe()
         )),
-        (Ended::Failed(f), None) => failed(f.text),
+        (Ended::Failed(f), None) => match elsewhere {
+            Some(note) => failed(format!("{}\n\n{note}", f.text)),
+            None => failed(f.text),
+        },
         (Ended::TimedOut(_), _) => unreachable!("handled above"),
     }
 }
@@ -168,22 +252,26 @@ pub(crate) fn decide(observed: Observed, xfail: Option<Expectation<'_>>, header:
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::stack::launcher::LauncherKind;
 
     const HEADER: &str = "thread 't' panicked at tests/t.rs:3:1:";
     const XFAIL_400: Expectation<'static> = Expectation {
         reason: "bug 1",
         status: Some(400),
         contains: None,
+        stacks: None,
     };
     const XFAIL_TEXT: Expectation<'static> = Expectation {
         reason: "bug 2",
         status: None,
         contains: Some("[DONE]"),
+        stacks: None,
     };
     const XFAIL_BOTH: Expectation<'static> = Expectation {
         reason: "bug 3",
         status: Some(500),
         contains: Some("json_schema"),
+        stacks: None,
     };
 
     fn own(text: &str, status: Option<u16>) -> Ended {
@@ -207,8 +295,13 @@ mod tests {
                 stack_died: died.map(str::to_owned),
             },
             xfail,
+            Some(&llama("0.7.3")),
             HEADER,
         )
+    }
+
+    fn llama(version: &str) -> Stack {
+        Stack::new(LauncherKind::LlamaStack, Some(version))
     }
 
     fn failed(body: &str) -> Outcome {
@@ -425,5 +518,206 @@ mod tests {
                 }
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod stacks_tests {
+    use super::*;
+    use crate::stack::identity::{Bound, Op, StackReq};
+    use crate::stack::launcher::LauncherKind;
+
+    const HEADER: &str = "thread 't' panicked at tests/t.rs:3:1:";
+    /// `llama-stack<0.8`: a bug fixed in 0.8 (and never in OGX).
+    const OLD_LLAMA: Stacks = Stacks(&[StackReq {
+        launcher: LauncherKind::LlamaStack,
+        bounds: &[Bound {
+            op: Op::Lt,
+            version: &[0, 8],
+        }],
+    }]);
+    const BUG_400: Expectation<'static> = Expectation {
+        reason: "400, not 404",
+        status: Some(400),
+        contains: None,
+        stacks: Some(OLD_LLAMA),
+    };
+
+    fn on(launcher: LauncherKind, version: Option<&str>) -> Stack {
+        Stack::new(launcher, version)
+    }
+
+    fn outcome(ended: Ended, stack: Option<&Stack>) -> Outcome {
+        let observed = Observed {
+            ended,
+            traffic: Vec::new(),
+            stack_died: None,
+        };
+        decide(observed, Some(BUG_400), stack, HEADER)
+    }
+
+    fn answer_400() -> Ended {
+        Ended::Failed(Failure {
+            text: "GET /v1/x answered 400 instead of 404".into(),
+            status: Some(400),
+            cause: Cause::Test,
+        })
+    }
+
+    fn failed(body: &str) -> Outcome {
+        Outcome::Failed {
+            message: format!("{HEADER}\n{body}"),
+        }
+    }
+
+    #[test]
+    fn an_xfail_of_some_stacks_is_expected_there_and_absent_elsewhere() {
+        let old = on(LauncherKind::LlamaStack, Some("0.7.3"));
+        let new = on(LauncherKind::LlamaStack, Some("0.8.0"));
+        let ogx = on(LauncherKind::Ogx, Some("1.5.0"));
+        let not_for = |st: &Stack| {
+            format!("(the test's xfail is for `llama-stack<0.8`, not {st}: \"400, not 404\")")
+        };
+        let table: Vec<(Ended, &Stack, Outcome)> = vec![
+            // The old version still has the bug...
+            (
+                answer_400(),
+                &old,
+                Outcome::Ignored {
+                    reason: Some("xfail: 400, not 404".into()),
+                },
+            ),
+            (
+                Ended::Passed,
+                &old,
+                failed(
+                    "the test is marked xfail (\"400, not 404\") but passed: the stack may have been fixed; remove the mark",
+                ),
+            ),
+            // ...the fixed ones pass unmarked,
+            (Ended::Passed, &new, Outcome::Passed),
+            (Ended::Passed, &ogx, Outcome::Passed),
+            // and a failure there is the test's own, saying whose mark it is.
+            (
+                answer_400(),
+                &new,
+                failed(&format!(
+                    "GET /v1/x answered 400 instead of 404\n\n{}",
+                    not_for(&new)
+                )),
+            ),
+            (
+                answer_400(),
+                &ogx,
+                failed(&format!(
+                    "GET /v1/x answered 400 instead of 404\n\n{}",
+                    not_for(&ogx)
+                )),
+            ),
+            // A skip is a skip on any stack.
+            (
+                Ended::Skipped("no judge".into()),
+                &ogx,
+                Outcome::Ignored {
+                    reason: Some("no judge".into()),
+                },
+            ),
+        ];
+        for (ended, stack, expected) in table {
+            assert_eq!(
+                outcome(ended.clone(), Some(stack)),
+                expected,
+                "{ended:?} on {stack}"
+            );
+        }
+    }
+
+    #[test]
+    fn each_stack_gets_its_own_xfail() {
+        const LLAMA: Stacks = Stacks(&[StackReq {
+            launcher: LauncherKind::LlamaStack,
+            bounds: &[],
+        }]);
+        const OGX: Stacks = Stacks(&[StackReq {
+            launcher: LauncherKind::Ogx,
+            bounds: &[],
+        }]);
+        let mark = |reason, stacks| Xfail {
+            reason,
+            status: Some(500),
+            contains: None,
+            stacks: Some(stacks),
+        };
+        let marks = [mark("0.7.3's bug", LLAMA), mark("OGX's bug", OGX)];
+        let llama = on(LauncherKind::LlamaStack, Some("0.7.3"));
+        let ogx = on(LauncherKind::Ogx, Some("1.5.0"));
+        let reason = |st| pick(&marks, Some(st)).map(|x| x.reason);
+        assert_eq!(reason(&llama), Some("0.7.3's bug"));
+        assert_eq!(reason(&ogx), Some("OGX's bug"));
+        assert_eq!(
+            pick(&marks[..1], Some(&ogx)).map(|x| x.reason),
+            Some("0.7.3's bug")
+        );
+        assert_eq!(pick(&[], Some(&ogx)), None);
+    }
+
+    #[test]
+    fn an_xfail_bounding_versions_cannot_be_judged_without_one() {
+        let unknown = on(LauncherKind::LlamaStack, None);
+        let expected = failed(
+            "the test is marked xfail for `llama-stack<0.8`, but this llama-stack did not report its version, so whether the mark applies cannot be told",
+        );
+        assert_eq!(outcome(Ended::Passed, Some(&unknown)), expected);
+        assert_eq!(outcome(answer_400(), Some(&unknown)), expected);
+        // Another launcher's unknown version is still not `llama-stack<0.8`.
+        assert_eq!(
+            outcome(Ended::Passed, Some(&on(LauncherKind::Ogx, None))),
+            Outcome::Passed
+        );
+    }
+
+    #[test]
+    fn only_keeps_a_test_to_its_stacks_with_the_reason() {
+        let only = Only {
+            stacks: OLD_LLAMA,
+            reason: "OGX 1.5 moved it",
+        };
+        let old = on(LauncherKind::LlamaStack, Some("0.7.3"));
+        assert_eq!(not_here(Some(&only), Some(&old), HEADER), None);
+        assert_eq!(not_here(None, Some(&old), HEADER), None);
+        assert_eq!(
+            not_here(
+                Some(&only),
+                Some(&on(LauncherKind::Ogx, Some("1.5.0"))),
+                HEADER
+            ),
+            Some(Outcome::Ignored {
+                reason: Some("only for llama-stack<0.8, not ogx 1.5.0: OGX 1.5 moved it".into())
+            })
+        );
+        assert_eq!(
+            not_here(
+                Some(&only),
+                Some(&on(LauncherKind::LlamaStack, Some("0.8.1"))),
+                HEADER
+            ),
+            Some(Outcome::Ignored {
+                reason: Some(
+                    "only for llama-stack<0.8, not llama-stack 0.8.1: OGX 1.5 moved it".into()
+                )
+            })
+        );
+        assert_eq!(
+            not_here(
+                Some(&only),
+                Some(&on(LauncherKind::LlamaStack, None)),
+                HEADER
+            ),
+            Some(failed(
+                "the test applies only to `llama-stack<0.8`, but this llama-stack did not report its version, so whether it is one of them cannot be told"
+            ))
+        );
+        // No session, no stack: the test runs and fails for that reason.
+        assert_eq!(not_here(Some(&only), None, HEADER), None);
     }
 }

@@ -62,7 +62,7 @@ pub(crate) fn collected(trial: &Trial, config: &Config) -> bool {
     }
     config.keyword.as_ref().is_none_or(|k| {
         // An expected failure can be picked with `-k xfail`, as in pytest.
-        let xfail: &[&str] = if trial.def.xfail.is_some() {
+        let xfail: &[&str] = if !trial.def.xfails.is_empty() {
             &["xfail"]
         } else {
             &[]

@@ -48,11 +48,14 @@ pub(crate) use supervisor::supervise;
 use crate::issuer::{IssuerClient, MintRequest};
 use crate::process::{LOG_TAIL_LINES, log_tail};
 use crate::record::{self, ProxyControl};
+use crate::stack::identity::Stack;
 use files::{Phase, SessionDir};
 
 /// A stack the tests can talk to.
 #[derive(Debug)]
 pub(crate) struct LiveStack {
+    /// Which stack and version it is.
+    pub stack: Stack,
     /// One per replica (`--stack-replicas`); a test keeps one for its life.
     base_urls: Vec<String>,
     pub http: reqwest::Client,
@@ -190,13 +193,7 @@ impl Session {
     /// The stack, started (or reused) on first call. A failed start fails
     /// every later request at once, with a one-line pointer to the reason.
     pub(crate) async fn stack(&self) -> anyhow::Result<Arc<LiveStack>> {
-        self.start().await.map_err(|e| {
-            let log = match e.as_ref() {
-                SessionError::StartFailed { dir, .. } => Some(dir.display().to_string()),
-                _ => None,
-            };
-            anyhow::Error::new(StackNotStarted { log })
-        })
+        self.start().await.map_err(|e| not_started(&e))
     }
 
     /// Which replica a test uses, for its whole life: in turn within a
@@ -245,6 +242,21 @@ impl Session {
 
     fn started(&self) -> Option<&Arc<LiveStack>> {
         self.live.get().and_then(|r| r.as_ref().ok())
+    }
+
+    /// The stack this run talks to, once the session has started.
+    pub(crate) fn stack_identity(&self) -> Option<&Stack> {
+        self.started().map(|l| &l.stack)
+    }
+
+    /// The stack, for a test that asks which it is; the runner started the
+    /// session before the tests, so there is nothing to wait for.
+    pub(crate) fn started_stack(&self) -> anyhow::Result<&Stack> {
+        match self.live.get() {
+            Some(Ok(live)) => Ok(&live.stack),
+            Some(Err(e)) => Err(not_started(e)),
+            None => Err(anyhow::Error::new(StackNotStarted { log: None })),
+        }
     }
 
     /// Tells the proxy which test is running, for attributing its traffic.
@@ -412,13 +424,26 @@ impl Session {
     pub(crate) async fn finish(&self, complete: bool) {
         let Some(live) = self.started() else { return };
         if let (true, Some(control)) = (complete, &live.control) {
-            let manifest = self.settings.project_root.join(record::MANIFEST_PATH);
+            let stack = live.stack.to_string();
+            let manifest = self
+                .settings
+                .project_root
+                .join(record::manifest_file(&stack));
             let _ = control.finish_run(&manifest).await;
         }
         if let Some(lease) = &live.lease {
             start::release(&self.settings, &lease.dir, lease.started_here).await;
         }
     }
+}
+
+/// A failed start, as a test's error: the reason was printed once, above.
+fn not_started(error: &SessionError) -> anyhow::Error {
+    let log = match error {
+        SessionError::StartFailed { dir, .. } => Some(dir.display().to_string()),
+        _ => None,
+    };
+    anyhow::Error::new(StackNotStarted { log })
 }
 
 /// How the stack ended, as the supervisor publishes it (exit status and log

@@ -18,6 +18,8 @@ use super::{Lease, LiveStack, StackProcess};
 use crate::cli::{Config, Recorder};
 use crate::issuer::IssuerClient;
 use crate::record::{InferenceMode, ProxyControl};
+use crate::stack::identity::Stack;
+use crate::stack::launcher::LauncherKind;
 use crate::stack::provision::Distribution;
 use crate::stack::target::{RunYaml, StackTarget, Supervised};
 
@@ -27,6 +29,9 @@ pub(crate) struct SessionSettings {
     pub project_root: PathBuf,
     pub target_dir: PathBuf,
     pub target: StackTarget,
+    /// Which project the stack is: the one the harness starts, or what
+    /// `--launcher` says a URL's stack is.
+    pub launcher: LauncherKind,
     pub env: Vec<(String, String)>,
     pub keep_server: bool,
     pub health_timeout: Duration,
@@ -56,6 +61,7 @@ impl SessionSettings {
             project_root: config.project_root.clone(),
             target_dir,
             target,
+            launcher: config.launcher,
             env: config.env.clone(),
             keep_server: config.keep_server,
             health_timeout: config.health_timeout,
@@ -117,7 +123,9 @@ pub(crate) async fn start(s: &SessionSettings) -> Result<LiveStack, SessionError
             if !healthy(&http, &base).await {
                 return Err(SessionError::UrlNotHealthy { base });
             }
+            let version = reported_version(&http, &base).await;
             Ok(LiveStack {
+                stack: Stack::new(s.launcher, version.as_deref()),
                 base_urls: vec![base],
                 http,
                 control: None,
@@ -156,6 +164,18 @@ fn private_key() -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
     format!("private-{}-{nanos}", std::process::id())
+}
+
+/// The version a stack we did not start reports (`GET /v1/version`).
+async fn reported_version(http: &reqwest::Client, base: &str) -> Option<String> {
+    let answer = http
+        .get(format!("{base}/v1/version"))
+        .timeout(Duration::from_secs(5))
+        .send()
+        .await
+        .ok()?;
+    let body: serde_json::Value = answer.json().await.ok()?;
+    body["version"].as_str().map(str::to_owned)
 }
 
 async fn healthy(http: &reqwest::Client, base: &str) -> bool {
@@ -247,7 +267,9 @@ async fn start_supervised(
                 "stack-harness: reusing the Llama Stack already on {base}, which stack-harness did not start: \
                  its model traffic is not recorded or replayed by this run"
             );
+            let version = reported_version(&http, &base).await;
             return Ok(LiveStack {
+                stack: Stack::new(s.launcher, version.as_deref()),
                 base_urls: vec![base],
                 http,
                 control: None,
@@ -316,13 +338,20 @@ async fn connect(
             dir: dir.dir.clone(),
         });
     }
+    // The installed package's version, which the supervisor read.
+    let stack = Stack::new(s.launcher, state.stack_version.as_deref());
     let control = match &state.proxy_url {
         Some(url) => {
             let control = ProxyControl::with_client(url.clone(), http.clone());
             // A new run forgets the previous run's misses and usage; under
             // nextest the processes of one run share them, so none resets.
             control
-                .configure(s.mode, &s.record_dir, !s.under_nextest)
+                .configure(
+                    s.mode,
+                    &s.record_dir,
+                    !s.under_nextest,
+                    Some(stack.to_string()),
+                )
                 .await
                 .map_err(|source| SessionError::Proxy {
                     url: url.clone(),
@@ -343,6 +372,7 @@ async fn connect(
         .and_then(|s| s.address.clone())
         .map(|url| IssuerClient::new(url, http.clone()));
     Ok(LiveStack {
+        stack,
         base_urls,
         http,
         issuer,

@@ -15,10 +15,12 @@ pub(crate) enum LauncherError {
 
 /// Which stack project runs the server (`--launcher`): a closed set, so a
 /// name is checked once, where the option is resolved, and everything after
-/// holds a value that cannot be wrong.
+/// holds a value that cannot be wrong. Public so that a test can `match` on
+/// `ctx.stack().launcher()` and state each project's truth: a new launcher
+/// is then a compile error at every such test.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-pub(crate) enum LauncherKind {
+pub enum LauncherKind {
     /// `llama stack run`, from `requirements/stack.txt`.
     #[default]
     LlamaStack,
@@ -40,7 +42,7 @@ impl LauncherKind {
     }
 
     /// The name a user types: `llama-stack`, `ogx`.
-    pub(crate) fn name(self) -> &'static str {
+    pub fn name(self) -> &'static str {
         match self {
             LauncherKind::LlamaStack => "llama-stack",
             LauncherKind::Ogx => "ogx",

@@ -10,3 +10,5 @@ pub(crate) mod provision;
 pub(crate) mod server;
 // A run's stack options, checked before anything starts.
 pub(crate) mod target;
+// Which stack and version a session runs, and which declarations apply to it.
+pub(crate) mod identity;

@@ -133,7 +133,7 @@ async fn usage_counts_the_input_tokens(ctx: &TestContext) -> Result {
     embedding_model,
     marks(embeddings),
     xfail(
-        reason = "the local upstream (llama-cpp-python 0.3) ignores encoding_format=base64 and answers floats, which llama-stack 0.7.3 relays unencoded",
+        reason = "the local upstream (llama-cpp-python 0.3) ignores encoding_format=base64 and answers floats, which llama-stack 0.7.3 (and OGX 1.5) relays unencoded",
         contains = "the base64 embedding is not a string"
     )
 )]

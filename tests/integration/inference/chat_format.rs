@@ -32,7 +32,7 @@ async fn json_object_format_answers_a_json_object(ctx: &TestContext) -> Result {
     text_model,
     marks(chat, response_format),
     xfail(
-        reason = "the local upstream (llama-cpp-python 0.3) rejects response_format type `json_schema` with a 500, which llama-stack 0.7.3 relays",
+        reason = "the local upstream (llama-cpp-python 0.3) rejects response_format type `json_schema` with a 500, which llama-stack 0.7.3 (and OGX 1.5) relays",
         status = 500,
         contains = "Input should be 'text' or 'json_object'"
     )

@@ -148,7 +148,7 @@ async fn n_one_gives_one_choice(ctx: &TestContext) -> Result {
     text_model,
     marks(chat, sampling),
     xfail(
-        reason = "the local upstream (llama-cpp-python 0.3) ignores `n` and answers one choice; llama-stack 0.7.3 relays it as is",
+        reason = "the local upstream (llama-cpp-python 0.3) ignores `n` and answers one choice; llama-stack 0.7.3 (and OGX 1.5) relays it as is",
         contains = "choice indexes [0] for n=2"
     )
 )]

@@ -32,7 +32,7 @@ async fn invalid_parameter_is_a_400_naming_it(ctx: &TestContext) -> Result {
     text_model,
     marks(chat, errors),
     xfail(
-        reason = "llama-stack 0.7.3 locates a bad tool_choice in the union's variants (`literal['none','auto','required']`), not in the `tool_choice` field",
+        reason = "llama-stack 0.7.3 (and OGX 1.5) locates a bad tool_choice in the union's variants (`literal['none','auto','required']`), not in the `tool_choice` field",
         contains = "does not mention `tool_choice`"
     )
 )]

@@ -85,7 +85,7 @@ async fn stored_completion_is_listed(ctx: &TestContext) -> Result {
 #[harness::test(
     marks(chat, inference_store),
     xfail(
-        reason = "llama-stack 0.7.3 answers 400, not 404, for a chat completion id it does not have",
+        reason = "llama-stack 0.7.3 (and OGX 1.5) answers 400, not 404, for a chat completion id it does not have",
         status = 400,
         contains = "Chat completion with id chatcmpl-stack-harness-missing not found"
     )

@@ -19,7 +19,7 @@ async fn admin_lists_the_same_providers(ctx: &TestContext) -> Result {
 
 #[harness::test(marks(inspect, admin))]
 async fn admin_inspects_a_provider_as_providers_does(ctx: &TestContext) -> Result {
-    for id in ["vllm", "reference", "llama-guard", "basic"] {
+    for id in ["vllm", "reference", "faiss", "pypdf"] {
         admin_answers_as(ctx, &format!("providers/{id}")).await?;
     }
     Ok(())

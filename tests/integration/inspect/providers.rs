@@ -4,7 +4,7 @@
 use harness::prelude::*;
 use serde::Deserialize;
 
-use crate::common::same_fields;
+use crate::common::{needs_api, same_fields};
 
 /// Every listed provider.
 pub async fn providers(ctx: &TestContext) -> Result<Vec<Value>> {
@@ -22,6 +22,7 @@ struct Configured {
 #[harness::test(marks(inspect), cases = "inspect/providers.yaml")]
 async fn the_run_configs_provider_is_listed_under_its_api(ctx: &TestContext) -> Result {
     let want: Configured = ctx.case_as()?;
+    needs_api(ctx, &want.api)?;
     let all = providers(ctx).await?;
     let found = all
         .iter()
@@ -78,6 +79,10 @@ async fn a_provider_retrieved_by_id_is_as_listed(ctx: &TestContext) -> Result {
     xfail(
         reason = "llama-stack 0.7.3 retrieves a provider by its id alone, and ids are only unique within an API: /v1/providers/localfs answers the files provider, the datasetio one cannot be retrieved",
         contains = "datasetio"
+    ),
+    only(
+        stacks = "llama-stack",
+        reason = "it needs two APIs whose providers share an id (files' and datasetio's `localfs`), and OGX 1.5 has no datasetio"
     )
 )]
 async fn providers_of_two_apis_sharing_an_id_are_each_retrievable(ctx: &TestContext) -> Result {

@@ -15,7 +15,7 @@ use crate::vector_stores::kb::{DOCUMENTS, Kb};
     embedding_model,
     marks(responses, file_search, vector_stores),
     xfail(
-        reason = "llama-stack 0.7.3 sends file_search results as a tool message whose content is a list of text parts; the local upstream (llama-cpp-python 0.3) accepts only a string there and the response fails with a 500",
+        reason = "llama-stack 0.7.3 (and OGX 1.5) sends file_search results as a tool message whose content is a list of text parts; the local upstream (llama-cpp-python 0.3) accepts only a string there and the response fails with a 500",
         status = 500,
         contains = "'content'), 'msg': 'Input should be a valid string'"
     )

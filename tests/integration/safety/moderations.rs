@@ -52,7 +52,14 @@ fn only_result<'a>(answer: &'a Value, model: &str) -> Result<&'a Value> {
     Ok(&results[0])
 }
 
-#[harness::test(safety_shield, marks(safety))]
+#[harness::test(
+    safety_shield,
+    marks(safety),
+    only(
+        stacks = "llama-stack",
+        reason = "OGX 1.5 has no safety API (no shields, run-shield or moderations)"
+    )
+)]
 async fn moderating_nothing_flags_nothing_and_asks_no_model(ctx: &TestContext) -> Result {
     // With no input llama-guard answers without asking its model: a replay
     // miss would fail this test, so it passing shows no request was made.
@@ -67,7 +74,13 @@ async fn moderating_nothing_flags_nothing_and_asks_no_model(ctx: &TestContext) -
     Ok(())
 }
 
-#[harness::test(marks(safety))]
+#[harness::test(
+    marks(safety),
+    only(
+        stacks = "llama-stack",
+        reason = "OGX 1.5 has no safety API (no shields, run-shield or moderations)"
+    )
+)]
 async fn without_a_model_the_default_shield_moderates(ctx: &TestContext) -> Result {
     let model = guard_model(ctx, DEFAULT_SHIELD).await?;
     let answer = ctx.post_ok(MODERATIONS, &json!({"input": []})).await?;
@@ -82,7 +95,11 @@ async fn without_a_model_the_default_shield_moderates(ctx: &TestContext) -> Resu
         reason = "SmolLM2-135M, the guard the recordings were made with, is no Llama Guard: it answers the guard prompt by listing the categories (`S1: Violent Crimes.`, …) instead of `safe` or `unsafe`, and llama-guard (llama-stack 0.7.3) refuses that answer with a 400",
         status = 400,
         contains = "Unexpected response: S1: Violent Crimes."
-    )
+    ),
+    only(
+        stacks = "llama-stack",
+        reason = "OGX 1.5 has no safety API (no shields, run-shield or moderations)"
+    ),
 )]
 async fn a_moderation_result_names_every_category_it_checks(ctx: &TestContext) -> Result {
     let model = guard_model(ctx, ctx.safety_shield()).await?;
@@ -101,7 +118,11 @@ struct Invalid {
     safety_shield,
     text_model,
     marks(safety, errors),
-    cases = "safety/invalid_moderations.yaml"
+    cases = "safety/invalid_moderations.yaml",
+    only(
+        stacks = "llama-stack",
+        reason = "OGX 1.5 has no safety API (no shields, run-shield or moderations)"
+    ),
 )]
 async fn invalid_moderation_is_a_400_naming_the_problem(ctx: &TestContext) -> Result {
     let case: Invalid = ctx.case_as()?;

@@ -17,7 +17,15 @@ struct Invalid {
     says: Vec<String>,
 }
 
-#[harness::test(safety_shield, marks(safety, errors), cases = "safety/invalid_run_shield.yaml")]
+#[harness::test(
+    safety_shield,
+    marks(safety, errors),
+    cases = "safety/invalid_run_shield.yaml",
+    only(
+        stacks = "llama-stack",
+        reason = "OGX 1.5 has no safety API (no shields, run-shield or moderations)"
+    )
+)]
 async fn invalid_run_shield_is_a_400_naming_the_problem(ctx: &TestContext) -> Result {
     let case: Invalid = ctx.case_as()?;
     let mut body = json!({"shield_id": ctx.safety_shield(), "messages": [user("Hello.")]});
@@ -60,7 +68,11 @@ fn check_violation(violation: &Value) -> Result {
         reason = "SmolLM2-135M, the guard the recordings were made with, is no Llama Guard: it answers the guard prompt by listing the categories (`S1: Violent Crimes.`, …) instead of `safe` or `unsafe`, and llama-guard (llama-stack 0.7.3) refuses that answer with a 400",
         status = 400,
         contains = "Unexpected response: S1: Violent Crimes."
-    )
+    ),
+    only(
+        stacks = "llama-stack",
+        reason = "OGX 1.5 has no safety API (no shields, run-shield or moderations)"
+    ),
 )]
 async fn a_verdict_is_no_violation_or_a_categorised_one(ctx: &TestContext) -> Result {
     let body = json!({

@@ -31,7 +31,14 @@ async fn listed(ctx: &TestContext) -> Result<Vec<Value>> {
     Ok(list["data"].as_array().context("no `data` list")?.clone())
 }
 
-#[harness::test(safety_shield, marks(safety))]
+#[harness::test(
+    safety_shield,
+    marks(safety),
+    only(
+        stacks = "llama-stack",
+        reason = "OGX 1.5 has no safety API (no shields, run-shield or moderations)"
+    )
+)]
 async fn the_configured_shield_guards_with_a_registered_model(ctx: &TestContext) -> Result {
     let all = listed(ctx).await?;
     let shield = all
@@ -56,7 +63,14 @@ async fn the_configured_shield_guards_with_a_registered_model(ctx: &TestContext)
     Ok(())
 }
 
-#[harness::test(safety_shield, marks(safety))]
+#[harness::test(
+    safety_shield,
+    marks(safety),
+    only(
+        stacks = "llama-stack",
+        reason = "OGX 1.5 has no safety API (no shields, run-shield or moderations)"
+    )
+)]
 async fn a_shield_is_retrieved_as_listed(ctx: &TestContext) -> Result {
     let retrieved = shield(ctx, ctx.safety_shield()).await?;
     let all = listed(ctx).await?;
@@ -67,7 +81,14 @@ async fn a_shield_is_retrieved_as_listed(ctx: &TestContext) -> Result {
     Ok(())
 }
 
-#[harness::test(safety_shield, marks(safety))]
+#[harness::test(
+    safety_shield,
+    marks(safety),
+    only(
+        stacks = "llama-stack",
+        reason = "OGX 1.5 has no safety API (no shields, run-shield or moderations)"
+    )
+)]
 async fn a_registered_shield_is_listed_until_unregistered(ctx: &TestContext) -> Result {
     let (id, model, body) = new_shield(ctx).await?;
     let registered = register(ctx, &body).await?;
@@ -89,7 +110,14 @@ async fn a_registered_shield_is_listed_until_unregistered(ctx: &TestContext) -> 
     Ok(())
 }
 
-#[harness::test(safety_shield, marks(safety))]
+#[harness::test(
+    safety_shield,
+    marks(safety),
+    only(
+        stacks = "llama-stack",
+        reason = "OGX 1.5 has no safety API (no shields, run-shield or moderations)"
+    )
+)]
 async fn registering_the_same_shield_again_answers_it_unchanged(ctx: &TestContext) -> Result {
     let (_, _, body) = new_shield(ctx).await?;
     let first = register(ctx, &body).await?;
@@ -98,7 +126,15 @@ async fn registering_the_same_shield_again_answers_it_unchanged(ctx: &TestContex
     Ok(())
 }
 
-#[harness::test(safety_shield, text_model, marks(safety, errors))]
+#[harness::test(
+    safety_shield,
+    text_model,
+    marks(safety, errors),
+    only(
+        stacks = "llama-stack",
+        reason = "OGX 1.5 has no safety API (no shields, run-shield or moderations)"
+    )
+)]
 async fn reusing_a_shield_id_for_another_model_is_a_400_naming_the_conflict(
     ctx: &TestContext,
 ) -> Result {
@@ -111,7 +147,13 @@ async fn reusing_a_shield_id_for_another_model_is_a_400_naming_the_conflict(
         .expect_error(400, &[&id, "already exists", "provider_resource_id"])
 }
 
-#[harness::test(marks(safety, errors))]
+#[harness::test(
+    marks(safety, errors),
+    only(
+        stacks = "llama-stack",
+        reason = "OGX 1.5 has no safety API (no shields, run-shield or moderations)"
+    )
+)]
 async fn registering_on_an_unknown_provider_is_a_400_naming_it(ctx: &TestContext) -> Result {
     let body = json!({
         "shield_id": trial_scoped(ctx, "harness-shield"),
@@ -122,7 +164,13 @@ async fn registering_on_an_unknown_provider_is_a_400_naming_it(ctx: &TestContext
         .expect_error(400, &["stack-harness-no-such-provider", "not found"])
 }
 
-#[harness::test(marks(safety, errors))]
+#[harness::test(
+    marks(safety, errors),
+    only(
+        stacks = "llama-stack",
+        reason = "OGX 1.5 has no safety API (no shields, run-shield or moderations)"
+    )
+)]
 async fn a_shield_whose_model_is_not_registered_fails_naming_the_model(
     ctx: &TestContext,
 ) -> Result {
@@ -146,7 +194,11 @@ async fn a_shield_whose_model_is_not_registered_fails_naming_the_model(
         reason = "llama-stack 0.7.3 answers 400, not 404, for a shield it does not have",
         status = 400,
         contains = "Shield 'stack-harness-no-such-shield' not found"
-    )
+    ),
+    only(
+        stacks = "llama-stack",
+        reason = "OGX 1.5 has no safety API (no shields, run-shield or moderations)"
+    ),
 )]
 async fn an_unknown_shield_is_404_naming_it(ctx: &TestContext) -> Result {
     ctx.get(&format!("{SHIELDS}/stack-harness-no-such-shield"))

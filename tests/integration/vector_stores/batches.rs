@@ -5,7 +5,7 @@
 
 use harness::prelude::*;
 
-use super::kb::{DOCUMENTS, create_store, id_of, list_ids, same, set, upload_text};
+use super::kb::{DOCUMENTS, as_stored, create_store, id_of, list_ids, same, set, upload_text};
 use crate::wait;
 
 /// Uploads the three documents; their ids.
@@ -157,7 +157,10 @@ async fn batch_files_hold_their_text(ctx: &TestContext) -> Result {
             .iter()
             .filter_map(|c| c["text"].as_str())
             .collect();
-        ensure!(read == text, "{name} reads back as {read:?}");
+        ensure!(
+            read == as_stored(ctx, text)?,
+            "{name} reads back as {read:?}"
+        );
     }
     Ok(())
 }

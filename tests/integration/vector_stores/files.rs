@@ -3,7 +3,7 @@
 
 use harness::prelude::*;
 
-use super::kb::{DOCUMENTS, Kb, create_store, id_of, list_ids, new_store, same, set, upload_text};
+use super::kb::{DOCUMENTS, Kb, as_stored, create_store, id_of, list_ids, new_store, same, set, upload_text};
 
 /// `file_counts` of the store at `path`, as (completed, failed, total), with
 /// the other two counts checked to be 0.
@@ -209,7 +209,7 @@ async fn attached_file_content_is_its_text(ctx: &TestContext) -> Result {
         "a one-line file read back as {data:?}"
     );
     ensure!(
-        data[0]["text"] == DOCUMENTS[0].1,
+        data[0]["text"] == as_stored(ctx, DOCUMENTS[0].1)?,
         "the store holds {} for paris.txt",
         data[0]["text"]
     );

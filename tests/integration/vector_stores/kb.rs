@@ -193,6 +193,16 @@ pub fn same(a: &Value, b: &Value) -> bool {
     }
 }
 
+/// A document's text as the stack keeps it: llama-stack 0.7.3 keeps it as
+/// uploaded; OGX 1.5 cleans it before chunking it (its file processor
+/// collapses whitespace and drops the last newline).
+pub fn as_stored<'a>(ctx: &TestContext, text: &'a str) -> Result<&'a str> {
+    Ok(match ctx.stack()?.launcher() {
+        LauncherKind::LlamaStack => text,
+        LauncherKind::Ogx => text.trim_end(),
+    })
+}
+
 /// The ids of a list page's `data`, in order.
 pub fn list_ids(page: &Value) -> Result<Vec<String>> {
     page["data"]

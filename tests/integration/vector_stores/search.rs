@@ -36,7 +36,16 @@ async fn search_ranks_the_matching_document_first(ctx: &TestContext) -> Result {
     Ok(())
 }
 
-#[harness::test(vector_io, embedding_model, marks(vector_stores, embeddings))]
+#[harness::test(
+    vector_io,
+    embedding_model,
+    marks(vector_stores, embeddings),
+    xfail(
+        reason = "OGX 1.5 answers a search result's `file_id` with its chunk's document id, a random uuid; the file's id is only in `attributes.file_id`",
+        contains = "the top result is file",
+        stacks = "ogx"
+    )
+)]
 async fn search_results_carry_the_chunk_and_a_descending_score(ctx: &TestContext) -> Result {
     let kb = Kb::create(ctx, "search-shape", &DOCUMENTS).await?;
     let (_, page) = kb.search(ctx, "What is the capital of France?", 3).await?;

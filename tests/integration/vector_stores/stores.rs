@@ -339,7 +339,7 @@ async fn the_embedding_model_may_come_from_metadata(ctx: &TestContext) -> Result
 #[harness::test(
     marks(vector_stores, errors),
     xfail(
-        reason = "llama-stack 0.7.3 answers 400, not 404, for a vector store that does not exist",
+        reason = "llama-stack 0.7.3 (and OGX 1.5) answers 400, not 404, for a vector store that does not exist",
         status = 400,
         contains = "Vector_store 'vs_00000000-0000-0000-0000-000000000000' not found"
     )

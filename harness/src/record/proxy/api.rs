@@ -31,6 +31,10 @@ pub(crate) struct ConfigRequest {
     /// Forget usage and misses so far: the start of a new run.
     #[serde(default)]
     pub(crate) reset: bool,
+    /// The stack the run is on, `ogx 1.5.0`: recording runs add it to the
+    /// `stacks` of what they write or replay, and the usage manifest names it.
+    #[serde(default)]
+    pub(crate) stack: Option<String>,
 }
 
 /// What the proxy is doing.

@@ -55,19 +55,28 @@ impl ProxyControl {
         self.get("state").await
     }
 
-    /// Sets this run's mode and recordings directory (made absolute here:
-    /// the proxy runs in another directory). `reset` starts a new run:
-    /// usage and misses so far are forgotten.
+    /// Sets this run's mode, recordings directory (made absolute here: the
+    /// proxy runs in another directory) and stack. `reset` starts a new
+    /// run: usage and misses so far are forgotten.
     pub(crate) async fn configure(
         &self,
         mode: InferenceMode,
         dir: &Path,
         reset: bool,
+        stack: Option<String>,
     ) -> Result<ProxyState, RecordError> {
         let dir =
             std::path::absolute(dir).map_err(|e| RecordError::io("cannot resolve", dir, e))?;
-        self.post("config", &ConfigRequest { mode, dir, reset })
-            .await
+        self.post(
+            "config",
+            &ConfigRequest {
+                mode,
+                dir,
+                reset,
+                stack,
+            },
+        )
+        .await
     }
 
     pub(crate) async fn test_started(&self, test: &str) -> Result<(), RecordError> {

@@ -124,6 +124,7 @@ fn configure(shared: &Shared, request: ConfigRequest) -> Response<ProxyBody> {
                 previous.store.clone()
             },
             rules: Arc::new(rules),
+            stack: request.stack.clone(),
         });
     }
     {
@@ -133,6 +134,7 @@ fn configure(shared: &Shared, request: ConfigRequest) -> Response<ProxyBody> {
         } else {
             ledger.set_mode(request.mode);
         }
+        ledger.set_stack(request.stack);
     }
     json_ok(&state(shared))
 }

@@ -46,7 +46,10 @@ pub(super) async fn handle(
         match config.store.load(&provider, &request.hash) {
             Ok(Some(recording)) => {
                 if config.mode.writes()
-                    && let Err(e) = config.store.add_users(&recording, &request.tests)
+                    && let Err(e) =
+                        config
+                            .store
+                            .add_users(&recording, &request.tests, config.stack.as_deref())
                 {
                     return json_error(
                         StatusCode::INTERNAL_SERVER_ERROR,

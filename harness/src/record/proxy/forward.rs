@@ -300,6 +300,7 @@ impl Pending {
             provider: self.provider.clone(),
             request: self.request.clone(),
             response: response.clone(),
+            stacks: self.config.stack.iter().cloned().collect(),
             used_by: self.tests.clone(),
         };
         let (store, rules) = (self.config.store.clone(), self.config.rules.clone());

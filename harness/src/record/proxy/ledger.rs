@@ -36,6 +36,7 @@ impl Ledger {
             usage: UsageManifest {
                 dir,
                 mode,
+                stack: None,
                 used: BTreeMap::new(),
             },
         }
@@ -108,6 +109,11 @@ impl Ledger {
     /// The mode changed within the same run.
     pub(super) fn set_mode(&mut self, mode: InferenceMode) {
         self.usage.mode = mode;
+    }
+
+    /// The stack the run's manifest is for.
+    pub(super) fn set_stack(&mut self, stack: Option<String>) {
+        self.usage.stack = stack;
     }
 
     /// Starts a new run. What the stack fetched at its own start-up stays

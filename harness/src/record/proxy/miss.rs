@@ -265,6 +265,7 @@ record it with:
                             b"",
                             &Redactor::default(),
                         ),
+                        stacks: Vec::new(),
                         used_by: vec![],
                     },
                     &rules,

@@ -150,6 +150,7 @@ pub(crate) async fn start(opts: ProxyOptions) -> Result<Proxy, RecordError> {
         mode: opts.mode,
         store: Arc::new(Store::new(opts.dir.clone())),
         rules: Arc::new(opts.rules),
+        stack: None,
     };
     let shared = Arc::new(Shared::new(
         upstreams,

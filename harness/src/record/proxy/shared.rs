@@ -18,6 +18,9 @@ pub(super) struct RunConfig {
     pub(super) mode: InferenceMode,
     pub(super) store: Arc<Store>,
     pub(super) rules: Arc<Rules>,
+    /// The stack this run is on (`ogx 1.5.0`), added to the `stacks` of
+    /// what a recording run writes or replays.
+    pub(super) stack: Option<String>,
 }
 
 /// State shared by every connection.

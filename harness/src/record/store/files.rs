@@ -13,7 +13,10 @@
 //! record-if-missing adds a test that replays it), so a run over a subset
 //! of the tests drops nobody; `recordings prune` then keeps only the names
 //! the last complete run saw using the recording. Record runs go one test
-//! at a time, so the names they add are exact.
+//! at a time, so the names they add are exact. `stacks` follows the same
+//! rule with the stack each recording run was on: every stack whose run
+//! makes or replays the exchange is added, and only `prune`, from that
+//! stack's own complete run, takes one away.
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -53,43 +56,64 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), RecordError>
     crate::atomic::write(path, bytes).map_err(|e| RecordError::io("cannot write", path, e))
 }
 
-/// Changes the `used_by` of the recording at `path`, leaving every other
-/// byte as it is (parsing and re-printing a body could change the last
-/// digit of a float, which would be a diff nobody asked for). Returns
-/// whether the file changed.
-pub(crate) fn edit_used_by(
-    path: &Path,
-    edit: impl FnOnce(&mut BTreeSet<String>),
-) -> Result<bool, RecordError> {
+/// Who uses a recording: its `used_by` tests and its `stacks`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Users {
+    pub(crate) used_by: BTreeSet<String>,
+    pub(crate) stacks: BTreeSet<String>,
+}
+
+impl Users {
+    fn of(recording: &Recording) -> Users {
+        Users {
+            used_by: recording.used_by.iter().cloned().collect(),
+            stacks: recording.stacks.iter().cloned().collect(),
+        }
+    }
+}
+
+/// Changes the `used_by` and `stacks` of the recording at `path`, leaving
+/// every other byte as it is (parsing and re-printing a body could change
+/// the last digit of a float, which would be a diff nobody asked for).
+/// Returns whether the file changed.
+pub(crate) fn edit_users(path: &Path, edit: impl FnOnce(&mut Users)) -> Result<bool, RecordError> {
     let bytes =
         std::fs::read(path).map_err(|e| RecordError::io("cannot read recording", path, e))?;
     let recording = parse_recording(path, &bytes)?;
-    let mut users: BTreeSet<String> = recording.used_by.iter().cloned().collect();
+    let mut users = Users::of(&recording);
     edit(&mut users);
-    let used_by: Vec<String> = users.into_iter().collect();
-    if used_by == recording.used_by {
+    let expected = Recording {
+        used_by: users.used_by.into_iter().collect(),
+        stacks: users.stacks.into_iter().collect(),
+        ..recording.clone()
+    };
+    if expected == recording {
         return Ok(false);
     }
-    let expected = Recording {
-        used_by,
-        ..recording
-    };
-    let in_place = with_used_by(&bytes, &expected.used_by)
+    let in_place = with_users(&bytes, &expected.stacks, &expected.used_by)
         .filter(|new| parse_recording(path, new).is_ok_and(|r| r == expected));
     let new_bytes = in_place.unwrap_or_else(|| expected.to_file_bytes());
     write_atomic(path, &new_bytes)?;
     Ok(true)
 }
 
-/// The file's bytes with its trailing `used_by` field replaced.
-fn with_used_by(bytes: &[u8], used_by: &[String]) -> Option<Vec<u8>> {
+/// The file's bytes with its trailing `stacks` and `used_by` fields
+/// replaced (the last two, in that order, as `Recording` prints them).
+fn with_users(bytes: &[u8], stacks: &[String], used_by: &[String]) -> Option<Vec<u8>> {
     let text = std::str::from_utf8(bytes).ok()?;
     // A top-level field is indented by two spaces; a newline inside a
     // string is escaped, so this can only be the field itself.
-    let at = text.rfind("\n  \"used_by\": ")?;
-    let field = serde_json::to_string_pretty(&serde_json::json!({ "used_by": used_by })).ok()?;
+    let at = text
+        .rfind("\n  \"stacks\": ")
+        .or_else(|| text.rfind("\n  \"used_by\": "))?;
+    let mut tail = serde_json::Map::new();
+    if !stacks.is_empty() {
+        tail.insert("stacks".into(), serde_json::json!(stacks));
+    }
+    tail.insert("used_by".into(), serde_json::json!(used_by));
+    let fields = serde_json::to_string_pretty(&tail).ok()?;
     let mut out = text[..at].to_owned();
-    out.push_str(field.strip_prefix('{')?);
+    out.push_str(fields.strip_prefix('{')?);
     out.push('\n');
     Some(out.into_bytes())
 }
@@ -151,8 +175,9 @@ impl Store {
         Ok((recording.hash == hash).then_some(recording))
     }
 
-    /// Writes a recording, keeping the tests that used the previous one,
-    /// and its request if that still has this key under `rules`: the two
+    /// Writes a recording, keeping the tests and stacks that used the
+    /// previous one, and its request if that still has this key under
+    /// `rules`: the two
     /// differ only in what the rules call volatile (the stack's random
     /// ids), so re-recording an unchanged test leaves the request's bytes.
     pub(crate) fn save(
@@ -163,35 +188,46 @@ impl Store {
         let path = recording_path(&self.dir, &recording.provider, &recording.hash);
         let lock = self.lock(&path);
         let _guard = lock.lock().unwrap_or_else(|p| p.into_inner());
-        let mut used_by: BTreeSet<String> = recording.used_by.drain(..).collect();
+        let mut users = Users::of(&recording);
         if let Ok(Some(previous)) = self.load(&recording.provider, &recording.hash) {
             let still_keyed = previous.request_parts().is_ok_and(|parts| {
                 request_key(rules, &previous.provider, &parts) == recording.hash
             });
-            used_by.extend(previous.used_by);
+            let Users { used_by, stacks } = Users::of(&previous);
+            users.used_by.extend(used_by);
+            users.stacks.extend(stacks);
             if still_keyed {
                 recording.request = previous.request;
             }
         }
-        recording.used_by = used_by.into_iter().collect();
+        recording.used_by = users.used_by.into_iter().collect();
+        recording.stacks = users.stacks.into_iter().collect();
         write_atomic(&path, &recording.to_file_bytes())?;
         Ok(path)
     }
 
-    /// Adds the tests that just replayed `recording` to its `used_by`;
-    /// writes nothing when they are all listed already.
+    /// Adds the tests that just replayed `recording` to its `used_by`, and
+    /// the stack they ran on to its `stacks`; writes nothing when they are
+    /// all listed already.
     pub(crate) fn add_users(
         &self,
         recording: &Recording,
         tests: &[String],
+        stack: Option<&str>,
     ) -> Result<(), RecordError> {
-        if tests.iter().all(|t| recording.used_by.contains(t)) {
+        if tests.iter().all(|t| recording.used_by.contains(t))
+            && stack.is_none_or(|s| recording.stacks.iter().any(|k| k == s))
+        {
             return Ok(());
         }
         let path = recording_path(&self.dir, &recording.provider, &recording.hash);
         let lock = self.lock(&path);
         let _guard = lock.lock().unwrap_or_else(|p| p.into_inner());
-        edit_used_by(&path, |users| users.extend(tests.iter().cloned())).map(drop)
+        edit_users(&path, |users| {
+            users.used_by.extend(tests.iter().cloned());
+            users.stacks.extend(stack.map(str::to_owned));
+        })
+        .map(drop)
     }
 
     /// Serialises writes of one file within this process.
@@ -277,7 +313,7 @@ mod tests {
     }
 
     #[test]
-    fn editing_used_by_keeps_every_other_byte() {
+    fn editing_users_keeps_every_other_byte() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::new(dir.path());
         let rec = sample(&["t::b"]);
@@ -290,12 +326,15 @@ mod tests {
         );
         std::fs::write(&path, &text).unwrap();
 
-        store.add_users(&rec, &["t::b".to_owned()]).unwrap();
+        // What a replay by `tests` on `stack` does to the file as it is now.
+        let replayed = |tests: &[&str], stack: Option<&str>| {
+            let loaded = store.load("vllm", &rec.hash).unwrap().unwrap();
+            let tests: Vec<String> = tests.iter().map(|t| (*t).to_owned()).collect();
+            store.add_users(&loaded, &tests, stack).unwrap();
+        };
+        replayed(&["t::b"], None);
         assert_eq!(std::fs::read_to_string(&path).unwrap(), text, "nothing new");
-        let loaded = store.load("vllm", &rec.hash).unwrap().unwrap();
-        store
-            .add_users(&loaded, &["t::c".to_owned(), "t::a".to_owned()])
-            .unwrap();
+        replayed(&["t::c", "t::a"], None);
         let edited = std::fs::read_to_string(&path).unwrap();
         let field = text.rfind("\n  \"used_by\"").unwrap();
         assert_eq!(edited[..field], text[..field]);
@@ -303,26 +342,62 @@ mod tests {
             &edited[field..],
             "\n  \"used_by\": [\n    \"t::a\",\n    \"t::b\",\n    \"t::c\"\n  ]\n}\n"
         );
+        // A stack joins before `used_by`, and the same bytes stay before it.
+        replayed(&["t::a"], Some("ogx 1.5.0"));
+        let with_stack = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(with_stack[..field], text[..field]);
+        assert_eq!(
+            &with_stack[field..],
+            "\n  \"stacks\": [\n    \"ogx 1.5.0\"\n  ],\n  \"used_by\": [\n    \"t::a\",\n    \"t::b\",\n    \"t::c\"\n  ]\n}\n"
+        );
+        replayed(&["t::a"], Some("llama-stack 0.7.3"));
+        assert_eq!(
+            read_recording(&path).unwrap().stacks,
+            ["llama-stack 0.7.3", "ogx 1.5.0"]
+        );
         let add = |name: &str| {
             let name = name.to_owned();
-            move |names: &mut BTreeSet<String>| {
-                names.insert(name);
+            move |users: &mut Users| {
+                users.used_by.insert(name);
             }
         };
-        assert!(!edit_used_by(&path, add("t::a")).unwrap(), "already listed");
-        assert!(edit_used_by(&path, BTreeSet::clear).unwrap());
+        assert!(!edit_users(&path, add("t::a")).unwrap(), "already listed");
+        assert!(edit_users(&path, |u| *u = Users::default()).unwrap());
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap()[..field],
+            text[..field]
+        );
         assert!(
             std::fs::read_to_string(&path)
                 .unwrap()
-                .ends_with("\n  \"used_by\": []\n}\n")
+                .ends_with("\n  },\n  \"used_by\": []\n}\n")
         );
 
         // A file without the field is written whole.
         let mut value: Value = serde_json::from_str(&text).unwrap();
         value.as_object_mut().unwrap().remove("used_by");
         std::fs::write(&path, serde_json::to_vec(&value).unwrap()).unwrap();
-        assert!(edit_used_by(&path, add("t::z")).unwrap());
+        assert!(edit_users(&path, add("t::z")).unwrap());
         assert_eq!(read_recording(&path).unwrap().used_by, vec!["t::z"]);
+    }
+
+    #[test]
+    fn re_recording_keeps_the_stacks_that_used_the_exchange() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path());
+        let on = |stack: &str, test: &str| Recording {
+            stacks: vec![stack.to_owned()],
+            ..sample(&[test])
+        };
+        store
+            .save(on("llama-stack 0.7.3", "t::a"), &Rules::default())
+            .unwrap();
+        let path = store
+            .save(on("ogx 1.5.0", "t::b"), &Rules::default())
+            .unwrap();
+        let saved = read_recording(&path).unwrap();
+        assert_eq!(saved.stacks, ["llama-stack 0.7.3", "ogx 1.5.0"]);
+        assert_eq!(saved.used_by, ["t::a", "t::b"]);
     }
 
     #[test]

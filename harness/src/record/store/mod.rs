@@ -13,7 +13,7 @@
 //! - `recording` — one exchange as stored (`Recording`);
 //! - `response` — `response_rules` applied to a response as it is recorded;
 //! - `files` — the recordings directory (`Store`): paths, atomic writes,
-//!   the `used_by` rule;
+//!   the `used_by` and `stacks` rule;
 //! - `usage` — the manifest of what a complete run used (`UsageManifest`).
 
 mod files;
@@ -28,7 +28,7 @@ mod sse;
 mod usage;
 
 pub(super) use files::{
-    Store, edit_used_by, is_valid_provider, list_files, read_recording, recording_path,
+    Store, edit_users, is_valid_provider, list_files, read_recording, recording_path,
 };
 pub(super) use jsonpath::child_path;
 pub(super) use key::{
@@ -44,5 +44,5 @@ pub(super) use rules::RULES_FILE;
 pub(crate) use rules::Rules;
 #[cfg(test)]
 pub(super) use sse::SseEvent;
-pub(crate) use usage::MANIFEST_PATH;
+pub(crate) use usage::{MANIFESTS_DIR, manifest_file};
 pub(super) use usage::{STARTUP, UsageManifest};

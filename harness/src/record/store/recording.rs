@@ -3,7 +3,7 @@
 //! a file is what its name and content say.
 //!
 //! A file is deterministic: struct keys are sorted, bodies keep the
-//! upstream's key order, `used_by` is sorted, there are no timestamps, and
+//! upstream's key order, `stacks` and `used_by` are sorted, there are no timestamps, and
 //! the model server's random ids and clocks are replaced by the
 //! `response_rules` (`response`), so re-recording an unchanged test
 //! rewrites identical bytes.
@@ -19,6 +19,7 @@ use super::redact::Redactor;
 use super::rules::Rules;
 use super::sse::{self, SseEvent};
 use crate::record::error::RecordError;
+use crate::stack::identity::Stack;
 
 /// A body in a recording: JSON, UTF-8 text, or base64 bytes (at most one).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -105,6 +106,16 @@ pub(crate) struct Recording {
     pub(crate) provider: String,
     pub(crate) request: StoredRequest,
     pub(crate) response: StoredResponse,
+    /// The stacks whose recording runs made or used this exchange, sorted:
+    /// `["llama-stack 0.7.3", "ogx 1.5.0"]`. The key leaves the stack out on
+    /// purpose: the upstream's answer depends on the request alone, so an
+    /// exchange that two stacks make is one file, and one that a stack makes
+    /// alone (its request differs: OGX 1.5 embeds a file's text without its
+    /// last newline) has a key of its own beside the others. This field says
+    /// which stacks need the file, so that `prune` after a run on one stack
+    /// keeps what the others use. Empty in files recorded before it existed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) stacks: Vec<String>,
     /// The tests that made or used this request, sorted.
     #[serde(default)]
     pub(crate) used_by: Vec<String>,
@@ -195,6 +206,14 @@ impl Recording {
                 self.hash
             ));
         }
+        if let Some(bad) = self.stacks.iter().find(|s| Stack::from_label(s).is_none()) {
+            return Err(format!(
+                "`stacks` names `{bad}`, which is no stack: a launcher and its version, `ogx 1.5.0`"
+            ));
+        }
+        if !self.stacks.is_sorted_by(|a, b| a < b) {
+            return Err("`stacks` is not sorted, or names a stack twice".to_owned());
+        }
         let provider_dir = file
             .parent()
             .and_then(Path::file_name)
@@ -248,6 +267,7 @@ pub(super) mod tests {
                 br#"{"id":"x","choices":[]}"#,
                 &Redactor::default(),
             ),
+            stacks: Vec::new(),
             used_by: used_by.iter().map(|s| s.to_string()).collect(),
         }
     }
@@ -345,5 +365,42 @@ pub(super) mod tests {
         let bad_json =
             StoredResponse::from_upstream(200, Some("application/json".into()), b"{oops", &r);
         assert_eq!(bad_json.body.body_text.as_deref(), Some("{oops"));
+    }
+}
+
+#[cfg(test)]
+mod stacks_tests {
+    use super::tests::sample;
+    use super::*;
+
+    #[test]
+    fn stacks_must_be_sorted_stack_labels() {
+        let rec = sample(&[]);
+        let file = std::path::PathBuf::from(format!("recordings/vllm/{}.json", &rec.hash[..16]));
+        let with = |stacks: &[&str]| Recording {
+            stacks: stacks.iter().map(|s| (*s).to_owned()).collect(),
+            ..rec.clone()
+        };
+        let rules = Rules::default();
+        assert_eq!(
+            with(&["llama-stack 0.7.3", "ogx 1.5.0"]).check(&file, &rules),
+            Ok(())
+        );
+        assert_eq!(
+            with(&["ogx"]).check(&file, &rules),
+            Err(
+                "`stacks` names `ogx`, which is no stack: a launcher and its version, `ogx 1.5.0`"
+                    .into()
+            )
+        );
+        for unsorted in [
+            &["ogx 1.5.0", "llama-stack 0.7.3"][..],
+            &["ogx 1.5.0", "ogx 1.5.0"],
+        ] {
+            assert_eq!(
+                with(unsorted).check(&file, &rules),
+                Err("`stacks` is not sorted, or names a stack twice".into())
+            );
+        }
     }
 }

@@ -17,14 +17,35 @@ use crate::record::mode::InferenceMode;
 /// the manifest: the stack's own start-up traffic (`GET /v1/models`).
 pub(crate) const STARTUP: &str = "(stack start-up)";
 
-/// Where a run writes its manifest, relative to the workspace root.
-pub(crate) const MANIFEST_PATH: &str = "target/stack-harness/recordings-used.json";
+/// Where runs write their manifests, relative to the workspace root: one
+/// file per stack (`ogx-1.5.0.json`), so that a run on one stack leaves
+/// another's manifest, and `prune` reads them all.
+pub(crate) const MANIFESTS_DIR: &str = "target/stack-harness/recordings-used";
+
+/// The manifest file of a run on `stack` (`ogx 1.5.0`), in [`MANIFESTS_DIR`].
+pub(crate) fn manifest_file(stack: &str) -> String {
+    let name: String = stack
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    format!("{MANIFESTS_DIR}/{name}.json")
+}
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub(crate) struct UsageManifest {
     /// The recordings directory the run used, as the proxy saw it.
     pub(crate) dir: PathBuf,
     pub(crate) mode: InferenceMode,
+    /// The stack the run was on (`ogx 1.5.0`); `None` from a run that did
+    /// not say (an older harness).
+    #[serde(default)]
+    pub(crate) stack: Option<String>,
     /// Provider → full key replayed or written during the run → the tests
     /// it was attributed to. With tests run in parallel that is a superset
     /// of the tests that really made the request (never a subset).

@@ -13,7 +13,7 @@ use super::output::{ToolError, plural, short_name};
 use super::prune::prune;
 use super::verify::verify;
 use crate::record::error::RecordError;
-use crate::record::store::{FILE_HASH_LEN, MANIFEST_PATH, list_files, read_recording};
+use crate::record::store::{FILE_HASH_LEN, MANIFESTS_DIR, list_files, read_recording};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct RecordingsArgs {
@@ -26,21 +26,22 @@ pub(crate) struct RecordingsArgs {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
-    /// One line per recording: file, request, status, users.
+    /// One line per recording: file, request, status, stacks, users.
     List,
     /// Print the recording whose hash starts with PREFIX (`provider/PREFIX` also works).
     Show { prefix: String },
     /// Check every recording parses, its file name matches its recomputed hash,
     /// it holds no secret-looking value and its response is normalised.
     Verify,
-    /// Remove recordings the last complete run did not use, and from the
-    /// others the `used_by` names of tests that no longer use them.
+    /// Remove recordings no complete run used, and from the others the
+    /// `used_by` names of tests (and the `stacks`) that no longer use them.
     Prune {
         /// Say what would be removed; remove nothing.
         #[arg(long)]
         dry_run: bool,
-        /// The usage manifest written by the last complete run.
-        #[arg(long, default_value = MANIFEST_PATH)]
+        /// The usage manifests written by the last complete run on each
+        /// stack: a directory of them, or one file.
+        #[arg(long, default_value = MANIFESTS_DIR)]
         manifest: PathBuf,
     },
 }
@@ -86,9 +87,14 @@ fn list(dir: &Path, out: &mut dyn Write) -> Result<bool, ToolError> {
                 let stream = r.response.events.as_ref().map_or(String::new(), |e| {
                     format!(" ({})", plural(e.len(), "event"))
                 });
+                let stacks = if r.stacks.is_empty() {
+                    String::new()
+                } else {
+                    format!("  on: {}", r.stacks.join(", "))
+                };
                 writeln!(
                     out,
-                    "{}  {} {}{query}  -> {}{stream}  used by: {}",
+                    "{}  {} {}{query}  -> {}{stream}{stacks}  used by: {}",
                     short_name(file),
                     r.request.method,
                     r.request.path,
@@ -219,6 +225,7 @@ pub(super) mod fixtures {
                 query: vec![],
             },
             response,
+            stacks: Vec::new(),
             used_by: vec!["chat::a".into()],
         };
         Store::new(dir).save(recording.clone(), &rules).unwrap();

@@ -10,7 +10,7 @@ async fn finishing_a_run_writes_the_usage_manifest() {
     let (proxy, control) = proxy(InferenceMode::Record, dir.path(), Some(&up.url)).await;
     send(&proxy, chat("a", false)).await;
     control
-        .configure(InferenceMode::Replay, dir.path(), true)
+        .configure(InferenceMode::Replay, dir.path(), true, None)
         .await
         .unwrap();
     send(&proxy, chat("a", false)).await;
@@ -39,7 +39,7 @@ async fn a_control_error_names_the_proxy_and_the_endpoint() {
     let (proxy, control) = proxy(InferenceMode::Replay, dir.path(), None).await;
     std::fs::write(dir.path().join("normalize.yaml"), "rules: [{regex: 'a'}]").unwrap();
     let err = control
-        .configure(InferenceMode::Replay, dir.path(), true)
+        .configure(InferenceMode::Replay, dir.path(), true, None)
         .await
         .unwrap_err()
         .to_string();

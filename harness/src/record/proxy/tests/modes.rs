@@ -24,7 +24,7 @@ async fn record_then_replay_returns_identical_bytes_without_the_upstream() {
     assert_eq!(answer["created"], json!(1_700_000_000));
 
     control
-        .configure(InferenceMode::Replay, dir.path(), true)
+        .configure(InferenceMode::Replay, dir.path(), true, None)
         .await
         .unwrap();
     let replayed = send(&proxy, chat("hi", false)).await;
@@ -178,7 +178,7 @@ async fn record_if_missing_adds_a_test_that_replays_a_recording_to_its_users() {
     );
     // Replay never writes.
     control
-        .configure(InferenceMode::Replay, dir.path(), true)
+        .configure(InferenceMode::Replay, dir.path(), true, None)
         .await
         .unwrap();
     let before = std::fs::read(file).unwrap();
@@ -186,6 +186,44 @@ async fn record_if_missing_adds_a_test_that_replays_a_recording_to_its_users() {
     send(&proxy, chat("same", false)).await;
     control.test_finished("chat::c").await.unwrap();
     assert_eq!(std::fs::read(file).unwrap(), before);
+    proxy.shutdown().await;
+}
+
+#[tokio::test]
+async fn recording_runs_add_their_stack_and_replay_adds_none() {
+    let up = fake_upstream().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (proxy, control) = proxy(InferenceMode::RecordIfMissing, dir.path(), Some(&up.url)).await;
+    let (control, path, server) = (&control, dir.path(), &proxy);
+    let on = |mode, stack: &str| {
+        let stack = stack.to_owned();
+        async move {
+            control
+                .configure(mode, path, true, Some(stack))
+                .await
+                .unwrap();
+            control.test_started("chat::a").await.unwrap();
+            send(server, chat("same", false)).await;
+            control.test_finished("chat::a").await.unwrap();
+        }
+    };
+    // Recorded on one stack, then replayed while recording on the other.
+    on(InferenceMode::RecordIfMissing, "ogx 1.5.0").await;
+    on(InferenceMode::RecordIfMissing, "llama-stack 0.7.3").await;
+    assert_eq!(up.hits.load(Ordering::SeqCst), 1, "one exchange, shared");
+    let file = &list_files(dir.path()).unwrap()[0];
+    assert_eq!(
+        read_recording(file).unwrap().stacks,
+        ["llama-stack 0.7.3", "ogx 1.5.0"]
+    );
+    let before = std::fs::read(file).unwrap();
+    on(InferenceMode::Replay, "ogx 1.6.0").await;
+    assert_eq!(std::fs::read(file).unwrap(), before, "replay never writes");
+    // The manifest names the stack of its run.
+    let manifest = dir.path().join("used.json");
+    control.finish_run(&manifest).await.unwrap();
+    let usage = crate::record::store::UsageManifest::read(&manifest).unwrap();
+    assert_eq!(usage.stack.as_deref(), Some("ogx 1.6.0"));
     proxy.shutdown().await;
 }
 
@@ -201,7 +239,7 @@ async fn a_different_random_file_id_replays_the_same_recording() {
     )
     .await;
     control
-        .configure(InferenceMode::Replay, dir.path(), true)
+        .configure(InferenceMode::Replay, dir.path(), true, None)
         .await
         .unwrap();
     let (status, _, body) = send(

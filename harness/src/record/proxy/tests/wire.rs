@@ -71,7 +71,7 @@ async fn record_and_replay_send_one_chunk_per_normalised_event_in_order_then_don
     let (head, recorded) = raw_stream(&proxy).await;
     assert!(head.contains("content-type: text/event-stream"), "{head}");
     control
-        .configure(InferenceMode::Replay, dir.path(), true)
+        .configure(InferenceMode::Replay, dir.path(), true, None)
         .await
         .unwrap();
     let (head, replayed) = raw_stream(&proxy).await;
