@@ -8,6 +8,16 @@ use harness::prelude::*;
 use super::kb::{DOCUMENTS, as_stored, create_store, id_of, list_ids, same, set, upload_text};
 use crate::wait;
 
+/// A file batch's `object`: llama-stack 0.7.3 names it
+/// `vector_store.file_batch`; OGX 1.5 `vector_store.files_batch`, as
+/// OpenAI's API does.
+fn batch_object(ctx: &TestContext) -> Result<&'static str> {
+    Ok(match ctx.stack()?.launcher() {
+        LauncherKind::LlamaStack => "vector_store.file_batch",
+        LauncherKind::Ogx => "vector_store.files_batch",
+    })
+}
+
 /// Uploads the three documents; their ids.
 async fn upload_documents(ctx: &TestContext) -> Result<Vec<String>> {
     let mut ids = Vec::new();
@@ -68,7 +78,7 @@ async fn a_batch_attaches_every_file_and_completes(ctx: &TestContext) -> Result 
     let created = create_batch(ctx, &store, &files, json!({})).await?;
     let id = id_of(&created)?;
     ensure!(
-        created["object"] == "vector_store.file_batch"
+        created["object"] == batch_object(ctx)?
             && created["vector_store_id"] == store.as_str()
             && created["file_counts"]["total"] == 3,
         "create answered {created}"
@@ -236,7 +246,7 @@ async fn a_running_batch_can_be_cancelled(ctx: &TestContext) -> Result {
         let cancelled = cancel.ok()?;
         ensure!(
             cancelled["id"] == batch.as_str()
-                && cancelled["object"] == "vector_store.file_batch"
+                && cancelled["object"] == batch_object(ctx)?
                 && cancelled["status"] == "cancelled",
             "cancel answered {cancelled}"
         );

@@ -4,7 +4,7 @@
 
 use harness::prelude::*;
 
-use super::kb::{create_store, upload_text};
+use super::kb::{as_stored, create_store, upload_text};
 
 /// About 250 tokens of plain words, so static windows of tens of tokens cut
 /// it into several chunks.
@@ -85,7 +85,7 @@ async fn static_chunks_without_overlap_add_up_to_the_file(ctx: &TestContext) -> 
         texts.len()
     );
     ensure!(
-        texts.concat() == ARTICLE,
+        texts.concat() == as_stored(ctx, ARTICLE)?,
         "the chunks do not add up to the file: {texts:?}"
     );
     Ok(())
@@ -114,7 +114,7 @@ async fn static_chunks_overlap_by_what_was_asked(ctx: &TestContext) -> Result {
         rebuilt.push_str(&pair[1][shared.len()..]);
     }
     ensure!(
-        rebuilt == ARTICLE,
+        rebuilt == as_stored(ctx, ARTICLE)?,
         "the chunks, overlaps removed, are not the file: {rebuilt:?}"
     );
     Ok(())

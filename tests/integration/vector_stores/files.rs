@@ -22,7 +22,16 @@ async fn counts(ctx: &TestContext, path: &str) -> Result<(u64, u64, u64)> {
     Ok((count("completed")?, count("failed")?, count("total")?))
 }
 
-#[harness::test(vector_io, embedding_model, marks(vector_stores, files))]
+#[harness::test(
+    vector_io,
+    embedding_model,
+    marks(vector_stores, files),
+    xfail(
+        reason = "OGX 1.5 answers a search result's `file_id` with its chunk's document id, a random uuid; the file's id is only in `attributes.file_id`",
+        contains = "the result names another file",
+        stacks = "ogx"
+    )
+)]
 async fn an_attached_file_is_completed_counted_and_found(ctx: &TestContext) -> Result {
     let store = create_store(ctx, "attach").await?;
     let path = format!("/v1/vector_stores/{store}");
@@ -234,7 +243,7 @@ async fn content_carries_embeddings_and_metadata_only_when_asked(ctx: &TestConte
     let (plain, full) = (&plain["data"][0], &full["data"][0]);
     for chunk in [plain, full] {
         ensure!(
-            chunk["text"] == DOCUMENTS[1].1,
+            chunk["text"] == as_stored(ctx, DOCUMENTS[1].1)?,
             "the chunk reads {}",
             chunk["text"]
         );
