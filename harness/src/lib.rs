@@ -22,7 +22,9 @@
 //! deadlines, several positional filters and a hard error for an `--exact`
 //! name that matches nothing; libtest-mimic 0.8 has none of these.
 
+mod api;
 mod atomic;
+mod breaking;
 mod cli;
 mod client;
 mod issuer;
@@ -93,6 +95,15 @@ pub use tool::tool_main;
 #[doc(hidden)]
 pub use stack::run_yaml::compat as __compat;
 
+/// The API conformance gate (`tests/api_conformance`); not a stable API.
+#[doc(hidden)]
+pub mod __api {
+    pub use crate::api::{
+        Against, ApiSpec, BASELINE, Conformance, ConformanceError, Finding, Severity, Side,
+        SpecError, Verdict, diff, shared,
+    };
+}
+
 /// The test binary's `main`: `harness::main(env!("CARGO_MANIFEST_DIR"))`.
 /// `project_root` is where `run-configs/`, `recordings/`, `tests/` and
 /// `stack-harness.toml` are.
@@ -100,6 +111,14 @@ pub use stack::run_yaml::compat as __compat;
 /// Exit codes: 0 all passed, 101 a test failed (as libtest), 2 bad input
 /// (flags, `-k`, configuration), 130 interrupted.
 pub fn main(project_root: &str) -> ExitCode {
+    main_with(project_root, &[])
+}
+
+/// [`main`] for a test binary with defaults of its own, over those of
+/// `stack-harness.toml` (a flag or an environment variable still wins);
+/// keys are the defaults file's: `harness::main_with(env!("CARGO_MANIFEST_DIR"),
+/// &[("stack-config", "external")])` runs a binary's tests on its own config.
+pub fn main_with(project_root: &str, defaults: &[(&str, &str)]) -> ExitCode {
     if let Some(spec) = std::env::var_os(session::SUPERVISOR_ENV) {
         return session::supervise(spec);
     }
@@ -116,8 +135,9 @@ pub fn main(project_root: &str) -> ExitCode {
         }
     };
     let root = std::path::PathBuf::from(project_root);
-    let config = cli::Defaults::load(&root).and_then(|defaults| {
-        cli::Config::resolve(args, &|k| std::env::var(k).ok(), &defaults, &root)
+    let config = cli::Defaults::load(&root).and_then(|mut file| {
+        file.overlay(defaults)?;
+        cli::Config::resolve(args, &|k| std::env::var(k).ok(), &file, &root)
     });
     let config = match config {
         Ok(c) => c,

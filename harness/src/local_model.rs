@@ -24,9 +24,6 @@ pub(crate) const CHAT_MODEL: &str = "smollm2-135m";
 /// The model name the embedding instance answers to.
 pub(crate) const EMBEDDING_MODEL: &str = "smollm2-135m-embed";
 
-/// The committed, pinned requirements of the model server's venv.
-pub(crate) const LOCAL_MODEL_REQUIREMENTS: &str = "requirements/local-model.txt";
-
 /// It is ready in ~1.5 s; a cold first start loads the 98 MB file from disk.
 const READY_DEADLINE: Duration = Duration::from_secs(60);
 
@@ -50,12 +47,6 @@ pub(crate) enum LocalModelError {
         size: u64,
         actual: String,
     },
-    #[error(
-        "`{}` is missing: the model server's pinned requirements are committed there; restore it \
-         with `git checkout -- {LOCAL_MODEL_REQUIREMENTS}`",
-        path.display()
-    )]
-    NoRequirements { path: PathBuf },
     #[error("cannot {action} `{}`: {source}", path.display())]
     Io {
         action: &'static str,
@@ -123,11 +114,14 @@ impl LocalModel {
         progress: &Progress,
     ) -> Result<Self, LocalModelError> {
         let root = &options.project_root;
-        let requirements = root.join(LOCAL_MODEL_REQUIREMENTS);
-        if !requirements.is_file() {
-            return Err(LocalModelError::NoRequirements { path: requirements });
-        }
-        let stack_dir = root.join(".stack");
+        let requirements = crate::python::pinned::LOCAL_MODEL
+            .path(root)
+            .map_err(|source| LocalModelError::Io {
+                action: "write the built-in requirements under",
+                path: crate::python::stack_dir(root),
+                source,
+            })?;
+        let stack_dir = crate::python::stack_dir(root);
         let python = python::find_python()?;
         let gguf = assets::ensure_gguf(&stack_dir, &python, progress)?;
         let wheel = assets::ensure_llama_cpp_wheel(&stack_dir, &python, progress)?;
@@ -325,19 +319,9 @@ mod tests {
     }
 
     #[test]
-    fn the_two_default_ports_differ_and_missing_requirements_are_named() {
+    fn the_two_default_ports_differ() {
         let dir = tempfile::tempdir().unwrap();
         let options = LocalModelOptions::new(dir.path()).unwrap();
         assert_ne!(options.chat_port, options.embedding_port);
-        assert_eq!(
-            LocalModel::start_with(&options, &Progress::silent())
-                .unwrap_err()
-                .to_string(),
-            format!(
-                "`{}/requirements/local-model.txt` is missing: the model server's pinned requirements are \
-                 committed there; restore it with `git checkout -- requirements/local-model.txt`",
-                dir.path().display()
-            )
-        );
     }
 }

@@ -22,9 +22,23 @@ use sha2::{Digest, Sha256};
 use crate::process::{LOG_TAIL_LINES, Progress};
 
 mod find;
+pub(crate) mod pinned;
 
 use find::python_version;
 pub(crate) use find::{PYTHON_ENV, Python, find_python};
+
+/// Overrides where provisioned things go (`<project>/.stack` otherwise):
+/// projects, worktrees or CI jobs may share one provisioned stack.
+pub(crate) const STACK_DIR_ENV: &str = "STACK_HARNESS_STACK_DIR";
+
+/// Where the venvs, tools, models and overlays of a project live:
+/// `$STACK_HARNESS_STACK_DIR`, else `<project>/.stack`.
+pub(crate) fn stack_dir(project_root: &Path) -> PathBuf {
+    match std::env::var_os(STACK_DIR_ENV) {
+        Some(dir) if !dir.is_empty() => project_root.join(dir),
+        _ => project_root.join(".stack"),
+    }
+}
 
 /// The uv the harness installs into `.stack/tools` with pip.
 pub(crate) const UV_REQUIREMENT: &str = "uv==0.13.9";
@@ -326,6 +340,46 @@ fn install_with_pip(
     if !spec.binary_only.is_empty() {
         install.arg("--only-binary").arg(spec.binary_only.join(","));
     }
+    run_logged(&mut install, progress).map_err(fail)
+}
+
+/// Installs `packages` (requirements or local paths) into `target`, a
+/// directory for a `PYTHONPATH` overlay beside the venv `venv` (whose
+/// interpreter they are for), without their dependencies: the venv has
+/// those. With the pinned uv from `.stack/tools`, else with pip.
+pub(crate) fn install_overlay(
+    venv: &Venv,
+    target: &Path,
+    packages: &[String],
+    label: &str,
+    progress: &Progress,
+) -> Result<(), PythonError> {
+    let python = find_python()?;
+    let fail = |failed: Failed| PythonError::Install {
+        label: label.to_owned(),
+        dir: target.to_owned(),
+        command: failed.command,
+        status: failed.status,
+        tail: failed.tail,
+    };
+    let mut install = match find_uv(&venv.dir, &python, progress) {
+        Some(uv) => {
+            let mut c = Command::new(uv);
+            c.args(["pip", "install", "--python"]).arg(&venv.python);
+            uv_env(&mut c);
+            c
+        }
+        None => {
+            let mut c = Command::new(&python.path);
+            c.args(["-m", "pip", "install", "--disable-pip-version-check"]);
+            c
+        }
+    };
+    install
+        .arg("--no-deps")
+        .arg("--target")
+        .arg(target)
+        .args(packages);
     run_logged(&mut install, progress).map_err(fail)
 }
 

@@ -1,6 +1,7 @@
 //! The `stack-harness` binary: `recordings` (list, show, verify, prune the
-//! recorded upstream traffic), `sessions` (list and stop live sessions) and
-//! `outcomes` (diff two runs' JUnit reports).
+//! recorded upstream traffic), `sessions` (list and stop live sessions),
+//! `api` (the API baseline, and diffs of two specs) and `outcomes` (diff two
+//! runs' JUnit reports).
 //! Each command's logic lives in its module and writes to any sink, so
 //! tests read the exact text; this only parses and dispatches.
 
@@ -9,6 +10,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use crate::api::{ApiArgs, api_main};
 use crate::record::{RecordingsArgs, recordings_main};
 use crate::report::{OutcomesArgs, outcomes_main};
 use crate::session::{SessionsArgs, sessions_main};
@@ -16,7 +18,7 @@ use crate::session::{SessionsArgs, sessions_main};
 #[derive(Debug, Parser)]
 #[command(
     name = "stack-harness",
-    about = "Tools for stack-harness: its recordings, its live sessions, and comparing runs"
+    about = "Tools for stack-harness: its recordings, its live sessions, the API baseline and comparing runs"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -29,6 +31,8 @@ enum Top {
     Recordings(RecordingsArgs),
     /// List the live sessions (stacks and their services), or stop them.
     Sessions(SessionsArgs),
+    /// Write the API baseline from a stack, or compare two OpenAPI specs.
+    Api(ApiArgs),
     /// Compare the outcomes of two runs (their `--junit` reports).
     Outcomes(OutcomesArgs),
 }
@@ -37,6 +41,11 @@ enum Top {
 /// `cargo run -p stack-harness` does): sessions are found under its
 /// `target/` (or `CARGO_TARGET_DIR`).
 pub fn tool_main() -> ExitCode {
+    // `api baseline` starts a session as a test binary does: the session's
+    // supervisor is this binary again.
+    if let Some(spec) = std::env::var_os(crate::session::SUPERVISOR_ENV) {
+        return crate::session::supervise(spec);
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -48,6 +57,10 @@ pub fn tool_main() -> ExitCode {
     let mut stdout = std::io::stdout().lock();
     let result = match &cli.command {
         Top::Recordings(args) => recordings_main(args, &mut stdout).map_err(|e| e.to_string()),
+        Top::Api(args) => {
+            let root = std::env::current_dir().unwrap_or_default();
+            api_main(args, &root, &mut stdout).map(|()| true)
+        }
         Top::Sessions(args) => {
             let root = std::env::current_dir().unwrap_or_default();
             let target = crate::session::target_dir(&root, &|k| std::env::var(k).ok());

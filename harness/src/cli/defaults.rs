@@ -38,17 +38,7 @@ impl Defaults {
                 })?;
         let mut values = BTreeMap::new();
         for (key, value) in table {
-            if !every_option().any(|o| o.key() == key) {
-                let known = every_option()
-                    .map(|o| o.key())
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                return Err(ConfigError::DefaultsKey {
-                    path: DEFAULTS_FILE.into(),
-                    key,
-                    known,
-                });
-            }
+            check_key(&key, DEFAULTS_FILE)?;
             let texts = match value {
                 toml::Value::Array(items) => items.iter().map(scalar).collect::<Option<Vec<_>>>(),
                 other => scalar(&other).map(|s| vec![s]),
@@ -62,10 +52,36 @@ impl Defaults {
         Ok(Defaults { values })
     }
 
+    /// A test binary's own defaults (`harness::main_with`), over the file's.
+    pub(crate) fn overlay(&mut self, pairs: &[(&str, &str)]) -> Result<(), ConfigError> {
+        for (key, value) in pairs {
+            check_key(key, "the test binary's defaults (harness::main_with)")?;
+            self.values
+                .insert((*key).to_owned(), vec![(*value).to_owned()]);
+        }
+        Ok(())
+    }
+
     /// The values given for `key`.
     pub(super) fn get(&self, key: &str) -> Option<&[String]> {
         self.values.get(key).map(Vec::as_slice)
     }
+}
+
+/// A key must be an option's: an unknown one is an error naming the known ones.
+fn check_key(key: &str, source: &str) -> Result<(), ConfigError> {
+    if every_option().any(|o| o.key() == key) {
+        return Ok(());
+    }
+    let known = every_option()
+        .map(|o| o.key())
+        .collect::<Vec<_>>()
+        .join(", ");
+    Err(ConfigError::DefaultsKey {
+        path: source.into(),
+        key: key.to_owned(),
+        known,
+    })
 }
 
 fn scalar(value: &toml::Value) -> Option<String> {

@@ -46,7 +46,7 @@ pub(crate) enum RunError {
 
 /// `--stack-config` with the launcher and the run.yaml, as typed values;
 /// the setup's and `--env`'s values answer the run.yaml's variables first.
-fn resolve_stack(
+pub(crate) fn resolve_stack(
     config: &Config,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<StackTarget, RunError> {

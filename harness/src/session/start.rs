@@ -79,14 +79,32 @@ impl SessionSettings {
     /// The command prefix that reproduces this session; the miss report adds
     /// `--inference-mode=record-if-missing --exact <test>`.
     pub(crate) fn record_command(&self) -> String {
+        let exe = std::env::current_exe().unwrap_or_default();
         let mut cmd = format!(
-            "cargo test --test integration -- --stack-config={}",
+            "cargo test --test {} -- --stack-config={}",
+            test_target(&exe),
             self.target.shown()
         );
         if let Some(setup) = self.setup_name {
             cmd.push_str(&format!(" --setup={setup}"));
         }
         cmd
+    }
+}
+
+/// The cargo test target a test binary was built from: its file name less
+/// cargo's `-<16 hex digits>` (a project of its own names its targets its
+/// way); `integration` when the name says nothing.
+fn test_target(exe: &Path) -> String {
+    let name = exe
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    match name.rsplit_once('-') {
+        Some((target, hash)) if hash.len() == 16 && hash.chars().all(|c| c.is_ascii_hexdigit()) => {
+            target.to_owned()
+        }
+        _ => "integration".to_owned(),
     }
 }
 
@@ -195,11 +213,9 @@ fn config_hash(
     let yaml = std::fs::read(run_yaml).map_err(|e| SessionError::io("read", run_yaml, e))?;
     // The launcher's own pins: moving a pin must not reuse a stack started
     // from the old set.
-    let requirements = std::fs::read(
-        s.project_root
-            .join(Distribution::of(target.launcher).requirements),
-    )
-    .unwrap_or_default();
+    let requirements = Distribution::of(target.launcher)
+        .requirements
+        .text(&s.project_root);
     let mut h = Sha256::new();
     h.update(&yaml);
     h.update(&requirements);
@@ -477,5 +493,21 @@ pub(crate) async fn release(s: &SessionSettings, dir: &SessionDir, started_here:
     }
     if let Some(state) = dir.read_state() {
         stop_and_wait(dir, state.supervisor_pid).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_record_command_names_the_binarys_own_target() {
+        let built = Path::new("/t/debug/deps/stack-67969c94efae2965");
+        assert_eq!(test_target(built), "stack");
+        assert_eq!(
+            test_target(Path::new("/t/debug/deps/api_conformance-245e910d803ebd48")),
+            "api_conformance"
+        );
+        assert_eq!(test_target(Path::new("/usr/bin/odd")), "integration");
     }
 }

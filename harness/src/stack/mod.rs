@@ -3,6 +3,8 @@
 //! server.
 // The `--stack-config` grammar and the run.yaml model (see each file).
 pub(crate) mod config;
+// External APIs and providers: what a run.yaml's need installed and placed.
+pub(crate) mod external;
 pub(crate) mod run_yaml;
 // Provisioning, launching and running the stack server (see each file).
 pub(crate) mod launcher;

@@ -2,7 +2,8 @@
 //! (Llama Stack), or `requirements/ogx.txt` into `.stack/ogx-venv` (OGX, the
 //! renamed project), plus the offline tiktoken cache its vector stores need
 //! and the import shims its providers need on this Python.
-//! Which one is data ([`Distribution`]), chosen by the launcher's name.
+//! Which one is data ([`Distribution`]), chosen by the launcher's name; the
+//! pins are the project's own or the crate's (`python::pinned`).
 
 use std::fs;
 use std::io;
@@ -12,6 +13,7 @@ use sha2::{Digest, Sha256};
 
 use super::launcher::LauncherKind;
 use crate::process::Progress;
+use crate::python::pinned::{self, Pinned};
 use crate::python::{self, PythonError, Venv, VenvSpec};
 
 /// What to install for a launcher, and how to recognise it installed.
@@ -20,8 +22,8 @@ pub(crate) struct Distribution {
     /// The launcher that runs it (`--launcher`).
     pub launcher: LauncherKind,
     pub label: &'static str,
-    /// The committed, fully pinned requirements, relative to the project root.
-    pub requirements: &'static str,
+    /// The fully pinned requirements.
+    pub requirements: Pinned,
     /// The venv, under `.stack/`.
     pub venv: &'static str,
     /// The console script the launcher runs.
@@ -52,7 +54,7 @@ pub(crate) const DISTRIBUTIONS: &[Distribution] = &[
     Distribution {
         launcher: LauncherKind::LlamaStack,
         label: "Llama Stack",
-        requirements: STACK_REQUIREMENTS,
+        requirements: pinned::STACK,
         venv: "venv",
         program: "llama",
         dist: "llama_stack",
@@ -62,7 +64,7 @@ pub(crate) const DISTRIBUTIONS: &[Distribution] = &[
     Distribution {
         launcher: LauncherKind::Ogx,
         label: "OGX",
-        requirements: "requirements/ogx.txt",
+        requirements: pinned::OGX,
         venv: "ogx-venv",
         program: "ogx",
         dist: "ogx",
@@ -70,9 +72,6 @@ pub(crate) const DISTRIBUTIONS: &[Distribution] = &[
         shims: &[],
     },
 ];
-
-/// Where Llama Stack's committed requirements live, relative to the project root.
-pub(crate) const STACK_REQUIREMENTS: &str = "requirements/stack.txt";
 
 /// tiktoken names its cache entries by the sha1 of the encoding's URL
 /// (`https://openaipublic.blob.core.windows.net/encodings/cl100k_base.tiktoken`).
@@ -84,12 +83,6 @@ const CL100K_SHA256: &str = "223921b76ee99bde995b7ff738513eef100fb51d18c93597a11
 pub(crate) enum ProvisionError {
     #[error(transparent)]
     Python(#[from] PythonError),
-    #[error(
-        "`{}` is missing: the stack's pinned requirements are committed there; restore it with \
-         `git checkout -- {file}`",
-        path.display()
-    )]
-    NoRequirements { path: PathBuf, file: &'static str },
     #[error(
         "the venv `{}` has no `{program}` after provisioning; delete `{}` and run again",
         venv.display(), venv.display()
@@ -112,6 +105,18 @@ pub(crate) enum ProvisionError {
         path: PathBuf,
         source: io::Error,
     },
+}
+
+impl ProvisionError {
+    /// For `map_err`: an I/O failure doing `action` on `path`.
+    pub(crate) fn io(action: &'static str, path: &Path) -> impl FnOnce(io::Error) -> Self {
+        let path = path.to_owned();
+        move |source| ProvisionError::Io {
+            action,
+            path,
+            source,
+        }
+    }
 }
 
 /// A provisioned stack, ready to run.
@@ -142,15 +147,16 @@ pub(crate) fn ensure_stack(
     progress: &Progress,
 ) -> Result<StackInstall, ProvisionError> {
     let d = Distribution::of(launcher);
-    let requirements = project_root.join(d.requirements);
-    if !requirements.is_file() {
-        return Err(ProvisionError::NoRequirements {
-            path: requirements,
-            file: d.requirements,
-        });
-    }
+    let requirements = d
+        .requirements
+        .path(project_root)
+        .map_err(|source| ProvisionError::Io {
+            action: "write the built-in requirements under",
+            path: python::stack_dir(project_root),
+            source,
+        })?;
     let python = python::find_python()?;
-    let dir = project_root.join(".stack").join(d.venv);
+    let dir = python::stack_dir(project_root).join(d.venv);
     let label = format!("{} {}", d.label, d.version);
     let spec = VenvSpec {
         dir: &dir,
@@ -169,8 +175,8 @@ pub(crate) fn ensure_stack(
     let site = site_packages(&venv.dir)?;
     install_shims(&site, d.shims)?;
     let version = dist_version(&site, d.dist).unwrap_or_else(|| d.version.to_owned());
-    let tiktoken_cache = project_root.join(".stack").join("tiktoken-cache");
-    seed_tiktoken_cache(&site, &tiktoken_cache, &venv.dir, d.requirements)?;
+    let tiktoken_cache = python::stack_dir(project_root).join("tiktoken-cache");
+    seed_tiktoken_cache(&site, &tiktoken_cache, &venv.dir, d.requirements.file)?;
     Ok(StackInstall {
         venv,
         version,
@@ -235,14 +241,7 @@ fn seed_tiktoken_cache(
     requirements: &'static str,
 ) -> Result<(), ProvisionError> {
     let target = cache.join(CL100K_CACHE_KEY);
-    let io_err = |action, path: &Path| {
-        let path = path.to_owned();
-        move |source| ProvisionError::Io {
-            action,
-            path,
-            source,
-        }
-    };
+    let io_err = ProvisionError::io;
     if let Ok(existing) = fs::read(&target) {
         let actual = hex::encode(Sha256::digest(&existing));
         if actual == CL100K_SHA256 {
@@ -316,36 +315,12 @@ mod tests {
     }
 
     #[test]
-    fn a_missing_requirements_file_says_how_to_restore_it() {
-        let dir = tempfile::tempdir().unwrap();
-        let err =
-            ensure_stack(dir.path(), LauncherKind::LlamaStack, &Progress::silent()).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            format!(
-                "`{}/requirements/stack.txt` is missing: the stack's pinned requirements are committed \
-                 there; restore it with `git checkout -- requirements/stack.txt`",
-                dir.path().display()
-            )
-        );
-        let err = ensure_stack(dir.path(), LauncherKind::Ogx, &Progress::silent()).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            format!(
-                "`{}/requirements/ogx.txt` is missing: the stack's pinned requirements are committed \
-                 there; restore it with `git checkout -- requirements/ogx.txt`",
-                dir.path().display()
-            )
-        );
-    }
-
-    #[test]
     fn the_encoding_is_seeded_only_when_its_hash_is_tiktokens() {
         let dir = tempfile::tempdir().unwrap();
         let site = dir.path().join("site");
         let cache = dir.path().join("cache");
         let venv = dir.path().join("venv");
-        let err = seed_tiktoken_cache(&site, &cache, &venv, STACK_REQUIREMENTS).unwrap_err();
+        let err = seed_tiktoken_cache(&site, &cache, &venv, pinned::STACK.file).unwrap_err();
         assert_eq!(
             err.to_string(),
             format!(
@@ -357,7 +332,7 @@ mod tests {
         let data = site.join("tiktoken_ext/data");
         fs::create_dir_all(&data).unwrap();
         fs::write(data.join("cl100k_base.tiktoken"), "not it").unwrap();
-        let err = seed_tiktoken_cache(&site, &cache, &venv, STACK_REQUIREMENTS).unwrap_err();
+        let err = seed_tiktoken_cache(&site, &cache, &venv, pinned::STACK.file).unwrap_err();
         assert!(err.to_string().contains(&format!(
             "has sha256 {}",
             hex::encode(Sha256::digest(b"not it"))

@@ -14,12 +14,16 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use super::external::External;
 use super::launcher::Launcher;
 use crate::process::{self, DEFAULT_GRACE, OwnedProcess, Probe, ProcessError, Progress, Spawn};
 
 /// How long a stack may take to answer `/v1/health` (it is ~7 s here; a
 /// cold first start after provisioning compiles bytecode and takes longer).
 pub(crate) const DEFAULT_DEADLINE: Duration = Duration::from_secs(180);
+
+/// How much of the log's end is searched for what the stack said.
+const SAID_LINES: usize = 400;
 
 /// Marks a state directory as ours, so a fresh session may empty it.
 const STATE_MARKER: &str = ".stack-harness-state";
@@ -51,6 +55,14 @@ pub(crate) enum ServerError {
     },
     #[error(transparent)]
     Process(#[from] ProcessError),
+    /// It exited during start-up saying why (a bad run.yaml, an external
+    /// API it cannot load): what it said, not its traceback.
+    #[error("Llama Stack exited during start-up ({status}): {said}\n(its log: `{}`)", log.display())]
+    Refused {
+        status: std::process::ExitStatus,
+        said: String,
+        log: PathBuf,
+    },
 }
 
 /// Everything needed to start one stack server.
@@ -73,6 +85,9 @@ pub(crate) struct ServerOptions {
     pub log: PathBuf,
     pub tiktoken_cache: Option<PathBuf>,
     pub deadline: Duration,
+    /// The run.yaml's external API and provider directories, placed under
+    /// the stack's HOME once the state directory is prepared.
+    pub external: Option<External>,
 }
 
 impl ServerOptions {
@@ -98,6 +113,7 @@ impl ServerOptions {
             log: base.join("logs").join(format!("stack-{port}.log")),
             tiktoken_cache: None,
             deadline: DEFAULT_DEADLINE,
+            external: None,
         }
     }
 }
@@ -134,6 +150,13 @@ impl StackServer {
         // The stack runs in its state directory: every path it gets must be absolute.
         let run_yaml = absolute(&options.run_yaml);
         let dirs = StateDirs::prepare(&absolute(&options.state_dir), options.keep_state)?;
+        if let Some(external) = &options.external {
+            external.place().map_err(|source| ServerError::Io {
+                action: "place the external API and provider specs under",
+                path: dirs.home.clone(),
+                source,
+            })?;
+        }
         let _ = fs::remove_file(&options.log); // one session per log: its tail is about this start
         let launcher = &options.launcher;
         let mut spec = Spawn::new(
@@ -171,8 +194,23 @@ impl StackServer {
             options.log.display()
         ));
         let mut child = process::spawn(&spec)?;
-        let took =
-            child.wait_until_ok(&format!("{base_url}/v1/health"), options.deadline, progress)?;
+        let took = child
+            .wait_until_ok(&format!("{base_url}/v1/health"), options.deadline, progress)
+            .map_err(|e| match e {
+                // The stack refused its configuration: say what it said.
+                ProcessError::ExitedDuringStartup { status, server } => {
+                    // Its logged errors come before a long traceback.
+                    match stack_said(&process::log_tail(&server.log, SAID_LINES)) {
+                        Some(said) => ServerError::Refused {
+                            status,
+                            said,
+                            log: server.log,
+                        },
+                        None => ProcessError::ExitedDuringStartup { status, server }.into(),
+                    }
+                }
+                other => other.into(),
+            })?;
         progress.say(format!(
             "Llama Stack is healthy on {base_url} after {:.1} s",
             took.as_secs_f64()
@@ -227,6 +265,61 @@ fn describe_health(probe: &Probe) -> String {
     }
 }
 
+/// What the stack said when it gave up, from its log's tail: the errors it
+/// logged (JSON lines at level `error`, with their `error` field) and the
+/// exception that ended it (a traceback's last line, with the lines that
+/// continue its message).
+fn stack_said(tail: &str) -> Option<String> {
+    let mut said: Vec<String> = Vec::new();
+    for line in tail.lines() {
+        let Ok(event) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        if event["level"] == "error"
+            && let Some(text) = event["event"].as_str()
+        {
+            let detail = event["error"]
+                .as_str()
+                .map(|e| format!(" ({e})"))
+                .unwrap_or_default();
+            said.push(format!("{text}{detail}"));
+        }
+    }
+    let lines: Vec<&str> = tail.lines().collect();
+    let last = lines.iter().rposition(|l| is_exception_line(l));
+    if let Some(i) = last {
+        let mut message = lines[i].trim().to_owned();
+        for more in lines[i + 1..].iter().take(4) {
+            if more.trim().is_empty() || is_exception_line(more) {
+                break;
+            }
+            message.push(' ');
+            message.push_str(more.trim());
+        }
+        said.push(message);
+    }
+    said.dedup();
+    (!said.is_empty()).then(|| said.join("; "))
+}
+
+/// `ValueError: ...`, `yaml.parser.ParserError: ...`: a traceback's end.
+fn is_exception_line(line: &str) -> bool {
+    let Some((name, _)) = line.split_once(": ") else {
+        return false;
+    };
+    let last = name.rsplit('.').next().unwrap_or(name);
+    !name.starts_with(' ')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+        && (last.ends_with("Error") || last.ends_with("Exception"))
+}
+
+/// The stack's HOME inside a state directory.
+pub(crate) fn home_dir(state_dir: &Path) -> PathBuf {
+    state_dir.join("home")
+}
+
 /// The per-session directories handed to the stack through its environment.
 struct StateDirs {
     root: PathBuf,
@@ -273,7 +366,7 @@ impl StateDirs {
             root: root.to_owned(),
             sqlite: root.join("sqlite"),
             files: root.join("files"),
-            home: root.join("home"),
+            home: home_dir(root),
             tmp: tmp_dir(root),
         };
         if !dirs.tmp.starts_with(root) && dirs.tmp.exists() {
@@ -300,6 +393,32 @@ mod tests {
     use std::net::{Ipv4Addr, TcpListener};
 
     use super::*;
+
+    #[test]
+    fn what_the_stack_said_is_its_logged_errors_and_its_last_exception() {
+        let tail = r#"{"event": "Loading external APIs", "level": "info"}
+{"api_name": "g", "error": "No module named 'x'", "event": "Failed to import external API", "level": "error"}
+Traceback (most recent call last):
+  File "/v/resolver.py", line 476, in check_protocol_compliance
+    proto = protocols[api]
+KeyError: <Api.g: 'g'>
+"#;
+        assert_eq!(
+            stack_said(tail).as_deref(),
+            Some("Failed to import external API (No module named 'x'); KeyError: <Api.g: 'g'>")
+        );
+        let yaml = "Traceback (most recent call last):\n  File \"x\", line 1\n\
+                    yaml.parser.ParserError: while parsing a flow sequence\n  \
+                    in \"/h/apis.d/g.yaml\", line 2, column 7\nexpected ',' or ']', but got '<stream end>'\n";
+        assert_eq!(
+            stack_said(yaml).as_deref(),
+            Some(
+                "yaml.parser.ParserError: while parsing a flow sequence in \"/h/apis.d/g.yaml\", \
+                 line 2, column 7 expected ',' or ']', but got '<stream end>'"
+            )
+        );
+        assert_eq!(stack_said("INFO started\nshutting down\n"), None);
+    }
 
     fn fake(dir: &Path, script: &str, port: u16) -> ServerOptions {
         let mut options = ServerOptions::new(

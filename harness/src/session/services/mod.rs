@@ -155,6 +155,8 @@ pub(crate) enum ServiceError {
     },
     #[error(transparent)]
     Issuer(#[from] IssuerError),
+    #[error(transparent)]
+    RunYaml(#[from] crate::stack::run_yaml::RunYamlError),
     #[error("{var}: the upstream URL of provider `{provider}` is not a URL: {source}")]
     UpstreamUrl {
         var: String,

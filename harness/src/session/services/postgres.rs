@@ -28,8 +28,8 @@ use super::{Context, Exit, Running, Service, StackEnv};
 use crate::process::{self, LOG_TAIL_LINES, OwnedProcess, Progress, Spawn, StopSignal};
 use crate::python::{self, VenvSpec};
 
-/// The committed, pinned requirements of the PostgreSQL binaries.
-const REQUIREMENTS: &str = "requirements/postgres.txt";
+/// The pinned requirements of the PostgreSQL binaries.
+const REQUIREMENTS: &str = crate::python::pinned::POSTGRES.file;
 /// The database, user and (ignored, `trust` auth) password the stack gets.
 /// The password is plain: llama-stack 0.7.3 puts it unquoted into a URL.
 const DATABASE: &str = "llamastack";
@@ -179,9 +179,11 @@ impl Service for PostgresService {
 /// The directory of `initdb` and `postgres`, installed if missing.
 fn provision(project_root: &Path, progress: &Progress) -> Result<PathBuf, PostgresError> {
     let failed = |why: String| PostgresError::Provision { why };
-    let requirements = project_root.join(REQUIREMENTS);
+    let requirements = crate::python::pinned::POSTGRES
+        .path(project_root)
+        .map_err(|e| failed(format!("cannot write the built-in requirements: {e}")))?;
     let python = python::find_python().map_err(|e| failed(e.to_string()))?;
-    let dir = project_root.join(".stack").join("postgres-venv");
+    let dir = python::stack_dir(project_root).join("postgres-venv");
     let spec = VenvSpec {
         dir: &dir,
         requirements: &requirements,

@@ -8,14 +8,18 @@ use std::time::Duration;
 use super::{Context, Exit, Running, Service, ServiceError, StackEnv};
 use crate::issuer::{IssuerClient, MintRequest};
 use crate::process::Progress;
+use crate::stack::external::{self, External};
 use crate::stack::provision::{StackInstall, ensure_stack};
-use crate::stack::run_yaml::JWKS_URI_VAR;
-use crate::stack::server::{ServerError, ServerOptions, StackServer};
+use crate::stack::run_yaml::{JWKS_URI_VAR, RunConfig, harness_provided};
+use crate::stack::server::{ServerError, ServerOptions, StackServer, home_dir};
 
 #[derive(Default)]
 pub(crate) struct StackService {
     install: Option<StackInstall>,
     server: Option<StackServer>,
+    /// The run.yaml's external APIs and providers, and the overlay that
+    /// holds their packages.
+    external: Option<(External, Option<std::path::PathBuf>)>,
     /// It ran before in this session: a start is a restart, which keeps
     /// the state the stack wrote (uploaded files, SQLite stores).
     started_before: bool,
@@ -42,6 +46,11 @@ impl StackService {
         }
     }
 
+    /// Where this stack keeps its state (its HOME among it) in the session.
+    fn state_dir(&self, cx: &Context<'_>) -> std::path::PathBuf {
+        cx.session_dir.join(self.numbered("state"))
+    }
+
     /// The started server's address, pid and installed version.
     pub(crate) fn server(&self) -> Option<&StackServer> {
         self.server.as_ref()
@@ -58,11 +67,32 @@ impl Service for StackService {
     }
 
     fn provision(&mut self, cx: &Context<'_>) -> Result<(), ServiceError> {
-        self.install = Some(ensure_stack(
-            &cx.spec.project_root,
-            cx.spec.launcher,
-            cx.progress,
-        )?);
+        let install = ensure_stack(&cx.spec.project_root, cx.spec.launcher, cx.progress)?;
+        if external::wanted(cx.config) {
+            let spec = cx.spec;
+            // As the stack will read it: its HOME is the session's.
+            let home = home_dir(&self.state_dir(cx));
+            let home = std::path::absolute(&home).unwrap_or(home);
+            let lookup = |name: &str| {
+                if name == "HOME" {
+                    return Some(home.display().to_string());
+                }
+                spec.env
+                    .iter()
+                    .find(|(k, _)| k == name)
+                    .map(|(_, v)| v.clone())
+                    .or_else(|| harness_provided(name).map(str::to_owned))
+            };
+            let config = RunConfig::load(&spec.run_yaml, &lookup)?;
+            let plan = External::plan(&spec.run_yaml, &config, &home, &spec.project_root);
+            let overlay = plan.provision(
+                &install.venv,
+                &crate::python::stack_dir(&spec.project_root).join("overlays"),
+                cx.progress,
+            )?;
+            self.external = Some((plan, overlay));
+        }
+        self.install = Some(install);
         Ok(())
     }
 
@@ -102,7 +132,15 @@ impl Service for StackService {
         // The stack gets a clean environment (see `process::spawn`) plus
         // these: the harness's own variables never reach it.
         options.env = env.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-        options.state_dir = cx.session_dir.join(self.numbered("state"));
+        options.state_dir = self.state_dir(cx);
+        if let Some((plan, overlay)) = &self.external {
+            options.external = Some(plan.clone());
+            if let Some(overlay) = overlay {
+                options
+                    .env
+                    .push(("PYTHONPATH".to_owned(), overlay.display().to_string()));
+            }
+        }
         options.keep_state = self.started_before;
         options.log = cx
             .session_dir

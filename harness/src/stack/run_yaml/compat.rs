@@ -6,29 +6,28 @@
 //! `harness::__compat`; it is not a stable API.
 //!
 //! A config from `main` that no longer loads fails the gate unless the break
-//! is acknowledged: a commit in `main..HEAD` with a `BREAKING CHANGE:` footer
-//! (or a `type(scope)!:` subject), or a pull-request title (`PR_TITLE`) of the
-//! `type(scope)!:` form. Then it passes with a warning naming the config.
+//! is acknowledged (see `crate::breaking`); then it passes with a warning
+//! naming the config.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::sync::{LazyLock, OnceLock};
+use std::sync::OnceLock;
 
-use regex::Regex;
 use serde_json::{Value, json};
 
-use self::git::{Commit, Git};
 use super::{Problem, RunConfig};
+use crate::breaking::{BASE, Gate, GitError, Rev, Subject, short};
 use crate::registry::Case;
 
 mod git;
 
 /// Where the configs live, in the project and in every revision.
 const RUN_CONFIGS: &str = "run-configs";
-/// The branch whose configs are the gate; `origin/main` stands in for it in
-/// CI checkouts, which have no local branch.
-const BASE: &str = "main";
-const BASE_REFS: [&str; 2] = ["refs/heads/main", "refs/remotes/origin/main"];
+/// How messages name this gate's subject, and how to skip it.
+const SUBJECT: Subject = Subject {
+    what: "run-configs",
+    skip: "cargo test --test backward_compat -- --skip main_branch::",
+};
 /// What an upstream URL variable holds when the harness runs a config: the
 /// address of its record/replay proxy (this one is never contacted).
 const PROXY_URL: &str = "http://127.0.0.1:9/v1";
@@ -46,19 +45,8 @@ pub enum Revision {
 
 #[derive(Debug, thiserror::Error)]
 pub enum CompatError {
-    #[error(
-        "cannot run `git` (needed to read committed run-configs): {source}; install git and put it on PATH"
-    )]
-    NoGit {
-        #[source]
-        source: std::io::Error,
-    },
-    #[error("`git {args}` failed in `{}`: {stderr}", dir.display())]
-    Git {
-        args: String,
-        dir: PathBuf,
-        stderr: String,
-    },
+    #[error(transparent)]
+    Git(#[from] GitError),
     #[error("cannot read `{}`: {source}", path.display())]
     Read {
         path: PathBuf,
@@ -76,61 +64,6 @@ pub enum CompatError {
     /// A config that does not load, with every problem, ready to show.
     #[error("{0}")]
     Broken(String),
-}
-
-/// A resolved revision: the name messages use, and its commit.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Rev {
-    name: String,
-    commit: String,
-}
-
-/// Why a break from `main` is accepted.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Acknowledgment {
-    Commit { hash: String, subject: String },
-    PrTitle(String),
-}
-
-impl std::fmt::Display for Acknowledgment {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Acknowledgment::Commit { hash, subject } => write!(f, "commit {hash} (\"{subject}\")"),
-            Acknowledgment::PrTitle(title) => write!(f, "the pull request title \"{title}\""),
-        }
-    }
-}
-
-/// Conventional commits: `type(scope)!: description` marks a breaking change.
-static BANG_SUBJECT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^[A-Za-z][A-Za-z0-9_-]*(\([^()\r\n]*\))?!: *\S").expect("constant regex is valid")
-});
-
-fn is_bang(subject: &str) -> bool {
-    BANG_SUBJECT.is_match(subject.trim())
-}
-
-/// The first acknowledgment of a breaking change: a commit (newest first)
-/// with a `BREAKING CHANGE:` (or `BREAKING-CHANGE:`) footer line or a
-/// `type(scope)!:` subject, else a `type(scope)!:` pull-request title. The
-/// footer must start its line and be upper case, as the conventional-commits
-/// spec says, so prose that merely mentions it does not count.
-pub(crate) fn acknowledgment(commits: &[Commit], pr_title: Option<&str>) -> Option<Acknowledgment> {
-    let found = commits.iter().find(|commit| {
-        commit.message.lines().next().is_some_and(is_bang)
-            || commit.message.lines().any(|line| {
-                line.starts_with("BREAKING CHANGE:") || line.starts_with("BREAKING-CHANGE:")
-            })
-    });
-    if let Some(commit) = found {
-        return Some(Acknowledgment::Commit {
-            hash: commit.hash.clone(),
-            subject: commit.message.lines().next().unwrap_or_default().to_owned(),
-        });
-    }
-    pr_title
-        .filter(|title| is_bang(title))
-        .map(|title| Acknowledgment::PrTitle(title.trim().to_owned()))
 }
 
 /// What loading one config found: problems break it, notes do not.
@@ -252,11 +185,8 @@ fn indent(lines: &[String]) -> String {
 /// The check for one project: revisions resolved once, commits read once.
 #[derive(Debug)]
 pub struct Compat {
-    git: Git,
-    base: Result<Rev, String>,
+    gate: Gate,
     release: Option<Rev>,
-    pr_title: Option<String>,
-    acknowledged: OnceLock<Result<(usize, Option<Acknowledgment>), String>>,
 }
 
 impl Compat {
@@ -270,32 +200,12 @@ impl Compat {
     }
 
     fn with_pr_title(root: &Path, pr_title: Option<String>) -> Compat {
-        let git = Git {
-            root: root.to_owned(),
-        };
-        let base = BASE_REFS
-            .iter()
-            .find_map(|reference| {
-                let commit = git.commit_of(reference)?;
-                let name = reference
-                    .trim_start_matches("refs/heads/")
-                    .trim_start_matches("refs/remotes/");
-                Some(Rev {
-                    name: name.to_owned(),
-                    commit,
-                })
-            })
-            .ok_or_else(|| no_base_reason(&git));
-        let release = git
+        let gate = Gate::open(root, pr_title, SUBJECT);
+        let release = gate
+            .git
             .latest_release()
             .map(|(name, commit)| Rev { name, commit });
-        Compat {
-            git,
-            base,
-            release,
-            pr_title: pr_title.filter(|t| !t.trim().is_empty()),
-            acknowledged: OnceLock::new(),
-        }
+        Compat { gate, release }
     }
 
     /// The latest release tag, `None` in a clone without one.
@@ -307,10 +217,10 @@ impl Compat {
         match revision {
             Revision::WorkingTree => Ok(None),
             Revision::Main => self
-                .base
-                .as_ref()
+                .gate
+                .base()
                 .map(Some)
-                .map_err(|reason| CompatError::NoBase(reason.clone())),
+                .map_err(|reason| CompatError::NoBase(reason.to_owned())),
             Revision::Release => Ok(self.release.as_ref()),
         }
     }
@@ -318,7 +228,7 @@ impl Compat {
     fn names(&self, revision: Revision) -> Result<Vec<String>, CompatError> {
         match (revision, self.rev(revision)?) {
             (Revision::WorkingTree, _) => {
-                let dir = self.git.root.join(RUN_CONFIGS);
+                let dir = self.gate.git.root.join(RUN_CONFIGS);
                 let entries = std::fs::read_dir(&dir).map_err(|source| CompatError::Read {
                     path: dir.clone(),
                     source,
@@ -340,7 +250,7 @@ impl Compat {
                 }
                 Ok(config_names(files.iter().map(String::as_str)))
             }
-            (_, Some(rev)) => self.git.configs_at(&rev.commit),
+            (_, Some(rev)) => Ok(self.gate.git.configs_at(&rev.commit)?),
             (_, None) => Ok(Vec::new()),
         }
     }
@@ -362,7 +272,7 @@ impl Compat {
         let names = self.names(revision)?;
         if revision == Revision::WorkingTree && names.is_empty() {
             return Err(CompatError::NoConfigs {
-                dir: self.git.root.join(RUN_CONFIGS),
+                dir: self.gate.git.root.join(RUN_CONFIGS),
             });
         }
         let listed = if names.is_empty() {
@@ -382,35 +292,9 @@ impl Compat {
             short(&rev.commit)
         );
         if revision == Revision::Main {
-            let base = &rev.name;
-            described.push_str(&match self.acknowledged() {
-                Ok((count, Some(ack))) => format!(
-                    "; {count} commit(s) in `{base}..HEAD`; breaking changes acknowledged by {ack}"
-                ),
-                Ok((count, None)) => format!(
-                    "; {count} commit(s) in `{base}..HEAD`; no breaking change acknowledged"
-                ),
-                Err(why) => format!("; cannot list `{base}..HEAD`: {why}"),
-            });
+            described.push_str(&self.gate.describe_acknowledgment());
         }
         Ok(described)
-    }
-
-    /// How many commits `main..HEAD` has, and what acknowledges a break.
-    fn acknowledged(&self) -> Result<(usize, Option<Acknowledgment>), String> {
-        self.acknowledged
-            .get_or_init(|| {
-                let base = self.base.as_ref().map_err(Clone::clone)?;
-                let commits = self
-                    .git
-                    .commits_since(&base.commit)
-                    .map_err(|e| e.to_string())?;
-                Ok((
-                    commits.len(),
-                    acknowledgment(&commits, self.pr_title.as_deref()),
-                ))
-            })
-            .clone()
     }
 
     /// Checks one case; `Ok` holds warnings to show (an acknowledged break,
@@ -421,7 +305,7 @@ impl Compat {
             .ok_or_else(|| CompatError::BadCase(case.to_string()))?;
         let (source_name, bytes) = match self.rev(revision)? {
             None => {
-                let path = self.git.root.join(RUN_CONFIGS).join(config_path(name));
+                let path = self.gate.git.root.join(RUN_CONFIGS).join(config_path(name));
                 let bytes = std::fs::read(&path).map_err(|source| CompatError::Read {
                     path: path.clone(),
                     source,
@@ -430,7 +314,7 @@ impl Compat {
             }
             Some(rev) => (
                 format!("{}:{RUN_CONFIGS}/{}", rev.name, config_path(name)),
-                self.git.read_at(&rev.commit, &config_path(name))?,
+                self.gate.git.config_at(&rev.commit, &config_path(name))?,
             ),
         };
         let found = match String::from_utf8(bytes) {
@@ -469,19 +353,17 @@ impl Compat {
                 ));
                 Ok(warnings)
             }
-            Revision::Main => match self.acknowledged() {
+            Revision::Main => match self.gate.acknowledged() {
                 Ok((_, Some(ack))) => {
                     warnings.push(format!(
                         "run-config `{name}` on `{rev_name}` no longer loads with this code; accepted as a breaking change by {ack}:{shown}"
                     ));
                     Ok(warnings)
                 }
-                Ok((count, None)) => Err(CompatError::Broken(unacknowledged(
-                    name,
-                    rev_name,
-                    &shown,
-                    count,
-                    self.pr_title.as_deref(),
+                Ok((count, None)) => Err(CompatError::Broken(format!(
+                    "run-config `{name}` on `{rev_name}` no longer loads with this code, so users' copies of it would break:{shown}\n\
+                     Keep the old form loading, or, if the break is intended, {}",
+                    self.gate.how_to_acknowledge(count)
                 ))),
                 Err(why) => Err(CompatError::Broken(format!(
                     "run-config `{name}` on `{rev_name}` no longer loads with this code:{shown}\n\
@@ -489,61 +371,6 @@ impl Compat {
                 ))),
             },
         }
-    }
-}
-
-/// The failure of the gate, with what acknowledging would take.
-fn unacknowledged(
-    name: &str,
-    base: &str,
-    shown: &str,
-    commits: usize,
-    pr_title: Option<&str>,
-) -> String {
-    let title = match pr_title {
-        Some(title) => format!("is \"{title}\""),
-        None => "is not set".to_owned(),
-    };
-    format!(
-        "run-config `{name}` on `{base}` no longer loads with this code, so users' copies of it would break:{shown}\n\
-         Keep the old form loading, or, if the break is intended, acknowledge it: add a `BREAKING CHANGE: <what users must change>` \
-         footer to a commit message (none of the {commits} commit(s) in `{base}..HEAD` has one), or title the pull request \
-         `type(scope)!: ...` (PR_TITLE {title})."
-    )
-}
-
-fn short(commit: &str) -> &str {
-    commit.get(..7).unwrap_or(commit)
-}
-
-/// Why there is no `main` to check, and how to get one.
-fn no_base_reason(git: &Git) -> String {
-    let fix = |fetch: &str| {
-        format!(
-            "fetch it (`{fetch}`; in GitHub Actions, `actions/checkout` with `fetch-depth: 0`), \
-             or skip the gate: `cargo test --test backward_compat -- --skip main_branch::`"
-        )
-    };
-    match git.text(&["rev-parse", "--git-dir"]) {
-        Err(CompatError::NoGit { source }) => format!(
-            "cannot run `git` ({source}), so run-configs on `{BASE}` cannot be checked; install git"
-        ),
-        Err(_) => format!(
-            "`{}` is not in a git repository, so run-configs on `{BASE}` cannot be checked against this code; \
-             check it from a clone",
-            git.root.display()
-        ),
-        // Unshallowing too, so that `main..HEAD` holds only this branch's commits.
-        Ok(_) if git.is_shallow() => format!(
-            "this clone is shallow and has no `{BASE}` branch (nor `origin/{BASE}`), so run-configs on `{BASE}` \
-             cannot be checked against this code; {}",
-            fix("git fetch --unshallow origin main:main")
-        ),
-        Ok(_) => format!(
-            "this clone has no `{BASE}` branch (nor `origin/{BASE}`), so run-configs on `{BASE}` cannot be checked \
-             against this code; {}",
-            fix("git fetch origin main:main")
-        ),
     }
 }
 

@@ -1,6 +1,6 @@
-//! Unit tests of the run-config compatibility check: the acknowledgment
-//! rules, how old configs fare against this code, and the git side against
-//! throwaway repositories (clones, shallow clones, tags).
+//! Unit tests of the run-config compatibility check: how old configs fare
+//! against this code, and the git side against throwaway repositories
+//! (clones, shallow clones, tags). The acknowledgment rules are `breaking`'s.
 
 use std::process::Command;
 
@@ -20,79 +20,6 @@ providers:
 server:
   port: 8321
 ";
-
-fn commit(hash: &str, message: &str) -> Commit {
-    Commit {
-        hash: hash.to_owned(),
-        message: message.to_owned(),
-    }
-}
-
-fn acknowledged_by(messages: &[&str], pr_title: Option<&str>) -> Option<String> {
-    let commits: Vec<Commit> = messages
-        .iter()
-        .enumerate()
-        .map(|(i, m)| commit(&format!("c{i}"), m))
-        .collect();
-    acknowledgment(&commits, pr_title).map(|ack| ack.to_string())
-}
-
-#[test]
-fn a_breaking_change_footer_acknowledges() {
-    let footer = "run_yaml: require `storage`\n\nBREAKING CHANGE: add a `storage` section";
-    assert_eq!(
-        acknowledged_by(&["docs: typo", footer], None),
-        Some("commit c1 (\"run_yaml: require `storage`\")".to_owned())
-    );
-    let hyphen = "run_yaml: x\n\nBREAKING-CHANGE: y";
-    assert_eq!(
-        acknowledged_by(&[hyphen], None),
-        Some("commit c0 (\"run_yaml: x\")".to_owned())
-    );
-}
-
-#[test]
-fn a_footer_must_be_upper_case_and_start_its_line() {
-    for message in [
-        "run_yaml: x\n\nbreaking change: y",
-        "run_yaml: x\n\nThis is not a BREAKING CHANGE: y",
-        "run_yaml: x\n\n  BREAKING CHANGE: indented",
-        "BREAKING CHANGES: plural",
-    ] {
-        assert_eq!(acknowledged_by(&[message], None), None, "{message}");
-    }
-}
-
-#[test]
-fn a_bang_subject_or_pr_title_acknowledges() {
-    assert_eq!(
-        acknowledged_by(&["feat(run_yaml)!: rename `image_name`"], None),
-        Some("commit c0 (\"feat(run_yaml)!: rename `image_name`\")".to_owned())
-    );
-    assert_eq!(
-        acknowledged_by(&["fix: x"], Some("refactor!: drop the v1 format")),
-        Some("the pull request title \"refactor!: drop the v1 format\"".to_owned())
-    );
-    // A commit wins over the title; the newest commit over older ones.
-    assert_eq!(
-        acknowledged_by(&["feat!: new", "feat!: old"], Some("chore!: t")),
-        Some("commit c0 (\"feat!: new\")".to_owned())
-    );
-    for not_breaking in [
-        "feat(run_yaml): add a field",
-        "feat!:",
-        "feat! : spaced",
-        "(scope)!: no type",
-        "Revert \"feat!: x\"",
-        "",
-    ] {
-        assert_eq!(
-            acknowledged_by(&[not_breaking], Some(not_breaking)),
-            None,
-            "{not_breaking:?}"
-        );
-    }
-}
 
 fn assessed(text: &str, strict: bool) -> Assessment {
     assess("main:run-configs/old/run.yaml", text, strict)
