@@ -155,6 +155,12 @@ fn contextual_strategy(model: &str) -> Value {
     }})
 }
 
+/// The chunks of [`ARTICLE`] attached with [`contextual_strategy`] and the
+/// trial's text model, as [`chunks`] gives them.
+async fn contextual_chunks(ctx: &TestContext, name: &str) -> Result<(Value, Vec<String>)> {
+    chunks(ctx, name, ARTICLE, contextual_strategy(ctx.text_model())).await
+}
+
 #[harness::test(
     vector_io,
     text_model,
@@ -163,13 +169,7 @@ fn contextual_strategy(model: &str) -> Value {
     marks(vector_stores, files, chunking)
 )]
 async fn contextual_chunks_are_searchable(ctx: &TestContext) -> Result {
-    let (attached, texts) = chunks(
-        ctx,
-        "contextual",
-        ARTICLE,
-        contextual_strategy(ctx.text_model()),
-    )
-    .await?;
+    let (attached, texts) = contextual_chunks(ctx, "contextual").await?;
     ensure!(
         attached["chunking_strategy"]["type"] == "contextual",
         "the file's strategy is {}",
@@ -206,13 +206,7 @@ async fn contextual_chunks_are_searchable(ctx: &TestContext) -> Result {
 )]
 async fn contextual_chunks_are_the_static_ones_with_context_before(ctx: &TestContext) -> Result {
     let (_, plain) = chunks(ctx, "static-200", ARTICLE, static_strategy(200, 50)).await?;
-    let (_, contextual) = chunks(
-        ctx,
-        "contextual-200",
-        ARTICLE,
-        contextual_strategy(ctx.text_model()),
-    )
-    .await?;
+    let (_, contextual) = contextual_chunks(ctx, "contextual-200").await?;
     ensure!(
         plain.len() == contextual.len(),
         "{} static chunks, {} contextual ones, for the same windows",

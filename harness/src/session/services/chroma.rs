@@ -143,12 +143,7 @@ impl Service for ChromaService {
     }
 
     fn exited(&mut self) -> Option<Exit> {
-        let process = self.process.as_mut()?;
-        let status = process.exit_status().ok().flatten()?;
-        Some(Exit {
-            headline: format!("the chroma server exited ({status})"),
-            log: Some(process.log_path().to_owned()),
-        })
+        Exit::of(self.process.as_mut(), "the chroma server")
     }
 
     fn stop(&mut self, progress: &Progress) {

@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 use super::SupervisorSpec;
 use crate::issuer::IssuerError;
 use crate::local_model::LocalModelError;
-use crate::process::{ProcessError, Progress};
+use crate::process::{OwnedProcess, ProcessError, Progress};
 use crate::python::PythonError;
 use crate::record::RecordError;
 use crate::stack::provision::ProvisionError;
@@ -105,6 +105,17 @@ pub(crate) struct Exit {
 }
 
 impl Exit {
+    /// How a service's one process ended, once it has: `{what} exited
+    /// ({status})`, with its log. `None` while it runs (or never started).
+    pub(crate) fn of(process: Option<&mut OwnedProcess>, what: &str) -> Option<Self> {
+        let process = process?;
+        let status = process.exit_status().ok().flatten()?;
+        Some(Self {
+            headline: format!("{what} exited ({status})"),
+            log: Some(process.log_path().to_owned()),
+        })
+    }
+
     /// The headline with the log's last lines.
     pub(crate) fn describe(&self) -> String {
         match &self.log {
