@@ -46,18 +46,36 @@ fn command(test: &str, markers: &Path) -> Command {
     cmd
 }
 
-/// PostgreSQL processes (the postmaster and its children) that run now.
-fn postgres_processes() -> Vec<u32> {
-    std::fs::read_dir("/proc")
+/// The processes of the PostgreSQL server that runs the backend `backend`:
+/// its postmaster (the backend's parent) and the postmaster's children.
+/// Counting these, not every `postgres` on the machine, keeps the proof true
+/// while other checkouts run sessions of their own.
+fn server_processes(backend: u32) -> Vec<u32> {
+    let parent = |pid: u32| -> Option<u32> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        // `pid (comm) state ppid ...`: comm may hold spaces, so split after it.
+        stat.rsplit_once(')')?
+            .1
+            .split_whitespace()
+            .nth(1)?
+            .parse()
+            .ok()
+    };
+    let postmaster = parent(backend).expect("the backend has a parent");
+    let mut pids: Vec<u32> = std::fs::read_dir("/proc")
         .into_iter()
         .flatten()
         .flatten()
         .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| {
-            std::fs::read_link(format!("/proc/{pid}/exe"))
-                .is_ok_and(|exe| exe.ends_with("pginstall/bin/postgres"))
-        })
-        .collect()
+        .filter(|&pid| parent(pid) == Some(postmaster))
+        .collect();
+    pids.push(postmaster);
+    pids
+}
+
+fn alive(pid: u32) -> bool {
+    // A zombie has no exe link: it has ended, whoever reaps it.
+    std::fs::read_link(format!("/proc/{pid}/exe")).is_ok()
 }
 
 fn wait_until(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
@@ -94,7 +112,6 @@ fn state_kept_in_postgres_survives_a_restart_of_the_stack() {
 #[test]
 fn two_sessions_never_share_a_database_and_leave_no_postgres_behind() {
     let markers = tempfile::tempdir().expect("tempdir");
-    let before = postgres_processes();
     let runs: Vec<Child> = (0..2)
         .map(|_| {
             command("report_the_database", markers.path())
@@ -128,8 +145,9 @@ fn two_sessions_never_share_a_database_and_leave_no_postgres_behind() {
         .enable_all()
         .build()
         .expect("runtime");
-    runtime.block_on(async {
+    let servers = runtime.block_on(async {
         let mut identities = Vec::new();
+        let mut servers = Vec::new();
         for (i, (address, _)) in reports.iter().enumerate() {
             let (client, connection) = tokio_postgres::connect(address, tokio_postgres::NoTls)
                 .await
@@ -141,6 +159,12 @@ fn two_sessions_never_share_a_database_and_leave_no_postgres_behind() {
                 .expect("system identifier")
                 .get(0);
             identities.push(identity);
+            let backend: i32 = client
+                .query_one("SELECT pg_backend_pid()", &[])
+                .await
+                .expect("backend pid")
+                .get(0);
+            servers.extend(server_processes(backend.unsigned_abs()));
             let (_, own) = &reports[i];
             let (_, other) = &reports[1 - i];
             for (conversation, expected) in [(own, 1_i64), (other, 0)] {
@@ -159,6 +183,7 @@ fn two_sessions_never_share_a_database_and_leave_no_postgres_behind() {
             }
         }
         assert_ne!(identities[0], identities[1], "two sessions, one cluster");
+        servers
     });
 
     std::fs::write(markers.path().join("go"), "").expect("go");
@@ -169,6 +194,6 @@ fn two_sessions_never_share_a_database_and_leave_no_postgres_behind() {
     wait_until(
         "the sessions' PostgreSQL processes to end",
         Duration::from_secs(30),
-        || postgres_processes().iter().all(|p| before.contains(p)),
+        || !servers.iter().copied().any(alive),
     );
 }
