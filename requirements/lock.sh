@@ -4,6 +4,7 @@
 #   requirements/local-model.in  -> requirements/local-model.txt  (llama-cpp-python's server extras)
 #   requirements/ogx.in          -> requirements/ogx.txt          (OGX, for --launcher ogx)
 #   requirements/postgres.in     -> requirements/postgres.txt     (PostgreSQL + pgvector for the postgres variants)
+#   requirements/chroma.in       -> requirements/chroma.txt       (the chroma server, for remote::chromadb)
 #   requirements/ci-tools.in     -> requirements/ci-tools.txt     (the workflow checks, with hashes)
 # Needs uv (`pip install uv`, or the one the harness installs: .stack/tools/bin/uv). Run from anywhere:
 #   sh requirements/lock.sh
@@ -13,7 +14,7 @@
 set -eu
 cd "$(dirname "$0")"
 UV=${UV:-$(command -v uv || echo ../.stack/tools/bin/uv)}
-for name in stack local-model ogx postgres; do
+for name in stack local-model ogx postgres chroma; do
     [ -f "$name.in" ] || continue
     [ -f "$name.txt" ] && cp "$name.txt" "$name.txt.body"
     # --find-links: llama-cpp-python's metadata comes from the harness-built wheel, not a 10-minute sdist build.

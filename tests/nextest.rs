@@ -1,7 +1,10 @@
 //! cargo-nextest runs every test in a process of its own: prove that the
 //! whole integration suite, run that way, starts exactly one Llama Stack
-//! server and leaves no process of it behind; and that on the PostgreSQL
-//! variant its database server, too, is one for the run and gone after it.
+//! server and leaves no process of it behind, with the vector-io providers
+//! that run processes of their own (milvus-lite's `milvus`, the chroma
+//! server and pgvector's PostgreSQL run from the session directory too, and
+//! must be gone with the stack); and that on the PostgreSQL variant its
+//! database server, too, is one for the run and gone after it.
 //!
 //! It runs `cargo nextest run` on the already-built integration target (cargo
 //! holds no lock while tests run), on a port of its own so it cannot meet a
@@ -34,8 +37,9 @@ fn starts(dir: &Path) -> usize {
 }
 
 /// Processes whose working directory is inside the session directory: the
-/// stack server runs from its state directory there, PostgreSQL from its
-/// data directory.
+/// stack server runs from its state directory there, milvus-lite's child
+/// from the state's `sqlite/`, the chroma server from `chroma/`, PostgreSQL
+/// from its data directory.
 fn processes_inside(dir: &Path) -> Vec<u32> {
     // A service may run outside the session directory (PostgreSQL, when
     // the checkout is closed to the user it runs as): its published workdir.
@@ -80,7 +84,16 @@ async fn the_suite_under_nextest_shares_one_server_and_leaves_nothing_running(
         return harness::skip(NO_NEXTEST);
     }
     tokio::task::spawn_blocking(|| {
-        run_under_nextest(PORT, &format!("server:ci-tests:{PORT}"), None)
+        run_under_nextest(
+            PORT,
+            &format!("server:ci-tests:{PORT}"),
+            // The providers with processes of their own; the others are the
+            // stack's alone (and run in the partition proof below).
+            &[(
+                "LLAMA_STACK_TEST_VECTOR_IO_PROVIDER",
+                "milvus,chromadb,pgvector",
+            )],
+        )
     })
     .await?
 }
@@ -98,15 +111,15 @@ async fn postgres_under_nextest_is_one_server_for_the_run_and_gone_after(
         run_under_nextest(
             POSTGRES_PORT,
             &format!("server:ci-tests::run-with-postgres-store.yaml:{POSTGRES_PORT}"),
-            Some("stores or conversations"),
+            &[("LLAMA_STACK_TEST_K", "stores or conversations")],
         )
     })
     .await?
 }
 
-/// `cargo nextest run --test integration` on `config` (on `port`), with
-/// `keyword` as `-k`: one server start, and nothing left running after.
-fn run_under_nextest(port: u16, config: &str, keyword: Option<&str>) -> Result {
+/// `cargo nextest run --test integration` on `config` (on `port`), with the
+/// `selection` variables: one server start, and nothing left running after.
+fn run_under_nextest(port: u16, config: &str, selection: &[(&str, &str)]) -> Result {
     let dir = session_dir(port);
     let before = starts(&dir);
     nextest(
@@ -119,20 +132,30 @@ fn run_under_nextest(port: u16, config: &str, keyword: Option<&str>) -> Result {
             "never",
         ],
         config,
-        keyword,
+        selection,
     )?;
     one_start_and_nothing_left(&dir, port, before)
 }
 
-/// Runs `cargo nextest ARGS` in the project against `config`; fails unless
-/// it succeeds. Its output goes to this test's output.
-fn nextest(args: &[&str], config: &str, keyword: Option<&str>) -> Result<Vec<u8>> {
-    let out = Command::new("cargo")
+/// The variables that shape which trials a run has: a nested run gets only
+/// those its proof gives, none inherited from this run's own environment.
+const SELECTION_VARS: [&str; 2] = ["LLAMA_STACK_TEST_K", "LLAMA_STACK_TEST_VECTOR_IO_PROVIDER"];
+
+/// Runs `cargo nextest ARGS` in the project against `config`, with the
+/// `selection` variables; fails unless it succeeds. Its output goes to this
+/// test's output.
+fn nextest(args: &[&str], config: &str, selection: &[(&str, &str)]) -> Result<Vec<u8>> {
+    let mut command = Command::new("cargo");
+    command
         .arg("nextest")
         .args(args)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("LLAMA_STACK_CONFIG", config)
-        .env("LLAMA_STACK_TEST_K", keyword.unwrap_or_default())
+        .env("LLAMA_STACK_CONFIG", config);
+    for var in SELECTION_VARS {
+        command.env_remove(var);
+    }
+    let out = command
+        .envs(selection.iter().copied())
         .stderr(std::process::Stdio::inherit())
         .output()
         .context("cargo nextest does not start")?;
@@ -210,13 +233,13 @@ fn run_partitions() -> Result {
             archive,
         ],
         "server:ci-tests",
-        None,
+        &[],
     )?;
     let from_archive = ["--archive-file", archive, "--workspace-remap", root];
     let whole = listed(&nextest(
         &[&["list", "--message-format", "json"][..], &from_archive].concat(),
         "server:ci-tests",
-        None,
+        &[],
     )?)?;
     ensure!(!whole.is_empty(), "the archive lists no test");
 
@@ -237,7 +260,7 @@ fn run_partitions() -> Result {
             ]
             .concat(),
             &config,
-            None,
+            &[],
         )?)?;
         ensure!(!part.is_empty(), "partition {partition} lists no test");
         let dir = session_dir(port);
@@ -256,7 +279,7 @@ fn run_partitions() -> Result {
             ]
             .concat(),
             &config,
-            None,
+            &[],
         )
         .with_context(|| format!("partition {partition}"))?;
         one_start_and_nothing_left(&dir, port, before)

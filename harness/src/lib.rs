@@ -71,7 +71,9 @@ pub mod prelude {
 /// Plumbing the `#[harness::test]` expansion refers to; not a stable API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::registry::{CaseSource, Only, Param, TESTS, TestDef, TestFn, Xfail, params};
+    pub use crate::registry::{
+        Capability, CaseSource, Only, Param, TESTS, TestDef, TestFn, Xfail, capabilities, params,
+    };
     pub use crate::stack::identity::{Bound, Op, StackReq, Stacks, launchers};
     pub use linkme;
 }

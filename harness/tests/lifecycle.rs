@@ -5,6 +5,10 @@
 //! Drives the `fixture` example's `lifecycle::*` tests, which call the stack,
 //! signal `ready`, and wait for `go` (see harness/examples/fixture.rs). Each
 //! scenario uses a private server (a run.yaml path), on a free port of its own.
+//! Two of them also select vector-io providers with processes of their own
+//! (milvus-lite's `milvus` child of the stack; the chroma server and
+//! pgvector's PostgreSQL, which the supervisor runs), which must be counted
+//! and gone as the stack is.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -38,18 +42,44 @@ struct Run {
     markers: tempfile::TempDir,
 }
 
-/// The run-configs the scenarios run on: SQLite (the stack alone) and
-/// PostgreSQL (the stack and a database server of its session).
-const SQLITE: &str = "run-configs/ci-tests/run.yaml";
-const POSTGRES: &str = "run-configs/ci-tests/run-with-postgres-store.yaml";
+/// What a scenario's session runs: a run-config and the vector-io
+/// providers the run selects.
+#[derive(Clone, Copy)]
+struct Session {
+    run_yaml: &'static str,
+    vector_io: &'static str,
+}
 
-fn start_on(run_yaml: &str, filters: &[&str]) -> Run {
+/// The stack alone, on SQLite.
+const SQLITE: Session = Session {
+    run_yaml: "run-configs/ci-tests/run.yaml",
+    vector_io: "faiss",
+};
+/// The stack and a database server of its session.
+const POSTGRES: Session = Session {
+    run_yaml: "run-configs/ci-tests/run-with-postgres-store.yaml",
+    vector_io: "faiss",
+};
+/// The stack with vector-io providers that run processes of their own:
+/// milvus-lite's `milvus` (a child of the stack), the chroma server and
+/// pgvector's PostgreSQL (services of the supervisor).
+const VECTOR_SERVERS: Session = Session {
+    run_yaml: "run-configs/ci-tests/run.yaml",
+    vector_io: "faiss,milvus,chromadb,pgvector",
+};
+
+/// What the processes of [`VECTOR_SERVERS`] run, as their command lines
+/// show it.
+const VECTOR_SERVER_PROCESSES: [&str; 2] = ["milvus_lite/lib/milvus", "chroma run"];
+
+fn start_on(session: Session, filters: &[&str]) -> Run {
     let markers = tempfile::tempdir().expect("tempdir");
-    let config = root().join(run_yaml);
+    let config = root().join(session.run_yaml);
     let child = Command::new(fixture())
         .args(filters)
         .args(["--exact", "--test-threads", "1"])
         .arg(format!("--stack-config={}", config.display()))
+        .arg(format!("--vector-io-provider={}", session.vector_io))
         .env("FIXTURE_MARKERS", markers.path())
         .env_remove("LLAMA_STACK_CONFIG")
         .stdout(Stdio::piped())
@@ -65,8 +95,8 @@ fn start_until_ready(filters: &[&str]) -> (Run, PathBuf) {
     start_until_ready_on(SQLITE, filters)
 }
 
-fn start_until_ready_on(run_yaml: &str, filters: &[&str]) -> (Run, PathBuf) {
-    let run = start_on(run_yaml, filters);
+fn start_until_ready_on(session: Session, filters: &[&str]) -> (Run, PathBuf) {
+    let run = start_on(session, filters);
     let ready = run.markers.path().join("ready");
     wait_for(
         "the first test to reach the stack",
@@ -80,6 +110,34 @@ fn start_until_ready_on(run_yaml: &str, filters: &[&str]) -> (Run, PathBuf) {
         dir.display()
     );
     (run, dir)
+}
+
+/// Checks that the vector store servers run from `dir`, so that the
+/// proofs below count them.
+fn assert_vector_servers_inside(dir: &Path) {
+    let commands: Vec<String> = processes_inside(dir)
+        .iter()
+        .map(|p| command_of(*p))
+        .collect();
+    for wanted in VECTOR_SERVER_PROCESSES {
+        assert!(
+            commands.iter().any(|c| c.contains(wanted)),
+            "no `{wanted}` among the processes running from {}: {commands:?}",
+            dir.display()
+        );
+    }
+    assert!(
+        processes_inside(dir).into_iter().any(is_postgres),
+        "no PostgreSQL for pgvector runs from {}",
+        dir.display()
+    );
+}
+
+/// A process's command line, its arguments joined by spaces.
+fn command_of(pid: u32) -> String {
+    std::fs::read(format!("/proc/{pid}/cmdline"))
+        .map(|c| String::from_utf8_lossy(&c).replace('\0', " "))
+        .unwrap_or_default()
 }
 
 fn wait_for(what: &str, limit: Duration, mut done: impl FnMut() -> bool) {
@@ -206,8 +264,9 @@ fn a_stack_that_dies_mid_run_is_named_by_the_first_failure_and_the_rest_fail_fas
 }
 
 #[test]
-fn ctrl_c_stops_the_stack_it_started() {
-    let (run, dir) = start_until_ready(&["lifecycle::a_call_then_wait"]);
+fn ctrl_c_stops_the_stack_and_its_vector_store_servers() {
+    let (run, dir) = start_until_ready_on(VECTOR_SERVERS, &["lifecycle::a_call_then_wait"]);
+    assert_vector_servers_inside(&dir);
     signal(run.child.id(), "-INT");
     let out = run.child.wait_with_output().expect("the fixture ends");
     assert_eq!(
@@ -250,7 +309,8 @@ fn a_killed_test_process_leaves_no_stack_and_no_postgres_behind() {
 
 #[test]
 fn a_killed_test_process_leaves_nothing_behind() {
-    let (mut run, dir) = start_until_ready(&["lifecycle::a_call_then_wait"]);
+    let (mut run, dir) = start_until_ready_on(VECTOR_SERVERS, &["lifecycle::a_call_then_wait"]);
+    assert_vector_servers_inside(&dir);
     signal(run.child.id(), "-KILL");
     let _ = run.child.wait();
     // The supervisor sees the lease's process gone and stops after its grace.

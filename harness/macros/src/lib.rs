@@ -14,6 +14,10 @@
 //!   `params::<name>`, so an unknown one is rustc's "cannot find value" at
 //!   the name, and this crate knows none of them;
 //! - `marks(a, b)`: keywords `-k` matches;
+//! - `needs(keyword_search, metadata_filters)`: vector-io capabilities the
+//!   test needs (with the `vector_io` parameter); a trial whose provider
+//!   lacks one is ignored, naming it. The names are the harness's table
+//!   (`harness::__private::capabilities`), resolved like the parameters;
 //! - `cases = "file.yaml"`: run once per case of that file under
 //!   `tests/integration/test_cases/`;
 //! - `cases_from = path::to::function`: run once per case that function
@@ -59,7 +63,7 @@ pub fn test(attr: TokenStream, item: TokenStream) -> TokenStream {
 }
 
 /// The arguments that are not parameters, for the unknown-argument error.
-const KEYWORDS: &str = "marks(..), cases = \"..\", cases_from = path, xfail(reason = \"..\", status = N, contains = \"..\", stacks = \"..\"), only(stacks = \"..\", reason = \"..\"), ignore = \"..\", timeout = SECS, stack = false";
+const KEYWORDS: &str = "marks(..), needs(..), cases = \"..\", cases_from = path, xfail(reason = \"..\", status = N, contains = \"..\", stacks = \"..\"), only(stacks = \"..\", reason = \"..\"), ignore = \"..\", timeout = SECS, stack = false";
 
 /// How an `xfail` is written, for its errors.
 const XFAIL_SYNTAX: &str =
@@ -68,6 +72,7 @@ const XFAIL_SYNTAX: &str =
 #[derive(Default)]
 struct Args {
     needs: Vec<Ident>,
+    capabilities: Vec<Ident>,
     marks: Vec<LitStr>,
     cases: Option<LitStr>,
     cases_from: Option<syn::Path>,
@@ -187,6 +192,16 @@ impl Parse for Args {
                     let marks = Punctuated::<Ident, Token![,]>::parse_terminated(&content)?;
                     args.marks
                         .extend(marks.iter().map(|m| LitStr::new(&m.to_string(), m.span())));
+                }
+                "needs" if input.peek(syn::token::Paren) => {
+                    let content;
+                    parenthesized!(content in input);
+                    for capability in Punctuated::<Ident, Token![,]>::parse_terminated(&content)? {
+                        if args.capabilities.contains(&capability) {
+                            return Err(twice(&capability));
+                        }
+                        args.capabilities.push(capability);
+                    }
                 }
                 "cases" | "ignore" => {
                     let value = non_empty(input, &key)?;
@@ -532,6 +547,10 @@ fn expand(args: Args, func: ItemFn) -> syn::Result<TokenStream2> {
         .needs
         .iter()
         .map(|n| quote_spanned!(n.span()=> ::harness::__private::params::#n));
+    let capabilities = args
+        .capabilities
+        .iter()
+        .map(|c| quote_spanned!(c.span()=> ::harness::__private::capabilities::#c));
     let marks = &args.marks;
     let cases = some_or_none(args.cases.as_ref().map(|c| quote!(#c)));
     let cases_from = some_or_none(args.cases_from.as_ref().map(|p| quote!(#p)));
@@ -580,6 +599,7 @@ fn expand(args: Args, func: ItemFn) -> syn::Result<TokenStream2> {
             xfails: &[#(#xfails),*],
             only: #only,
             ignore: #ignore,
+            capabilities: &[#(#capabilities),*],
             timeout_secs: #timeout,
             needs_stack: #needs_stack,
             run: {

@@ -132,7 +132,7 @@ fn every_mistake_gets_its_message_where_it_was_made() {
         ),
         (
             "timeout_secs = 3",
-            r#"unknown argument `timeout_secs`; expected marks(..), cases = "..", cases_from = path, xfail(reason = "..", status = N, contains = "..", stacks = ".."), only(stacks = "..", reason = ".."), ignore = "..", timeout = SECS, stack = false, or the bare name of a parameter the test needs (`text_model`)"#,
+            r#"unknown argument `timeout_secs`; expected marks(..), needs(..), cases = "..", cases_from = path, xfail(reason = "..", status = N, contains = "..", stacks = ".."), only(stacks = "..", reason = ".."), ignore = "..", timeout = SECS, stack = false, or the bare name of a parameter the test needs (`text_model`)"#,
             "timeout_secs = 3",
         ),
         ("timeout = 0", "`timeout` must be at least 1 second", "0"),
@@ -324,4 +324,22 @@ fn several_xfails_each_name_their_stacks() {
             "`xfail` given twice: several are allowed only when each names its `stacks = \"..\"`"
         );
     }
+}
+
+#[test]
+fn capabilities_are_paths_into_the_harness_table() {
+    let out = expanded("vector_io, needs(keyword_search, metadata_filters)").expect("expands");
+    assert!(
+        out.contains(
+            "capabilities : & [:: harness :: __private :: capabilities :: keyword_search , :: harness :: __private :: capabilities :: metadata_filters]"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("needs : & [:: harness :: __private :: params :: vector_io]"),
+        "{out}"
+    );
+    let (message, column) = error("vector_io, needs(hybrid_search, hybrid_search)");
+    assert_eq!(message, "`hybrid_search` given twice");
+    assert_eq!(column, "vector_io, needs(hybrid_search, ".len());
 }

@@ -115,9 +115,10 @@ impl Config {
     ) -> Result<Config, ConfigError> {
         let r = Resolver { env, defaults };
         let setup = resolve_setup(&args, &r)?;
-        let models = models::resolve(&args.models, &r, setup)?;
+        let (mut models, vector_io_origin) = models::resolve(&args.models, &r, setup)?;
         let selection = resolve_selection(&args, &r)?;
-        let session = resolve_session(&args, &r, setup, project_root)?;
+        let mut session = resolve_session(&args, &r, setup, project_root)?;
+        models::select_vector_io(&mut models, &mut session.env, vector_io_origin)?;
         let reporting = resolve_reporting(&args, &r, session.inference_mode)?;
         Ok(Config {
             project_root: project_root.to_owned(),

@@ -24,6 +24,8 @@ pub(crate) enum ConfigError {
     Suite { message: String, origin: Origin },
     #[error("{message} (from {origin})")]
     Mode { message: String, origin: Origin },
+    #[error("{message} (from {origin})")]
+    VectorIo { message: String, origin: Origin },
     #[error(
         "invalid --env `{entry}` (from {origin}): expected KEY=VALUE with KEY made of letters, digits and `_`"
     )]

@@ -11,7 +11,7 @@ use super::error::ConfigError;
 use super::options::{Origin, option};
 use super::resolver::Resolver;
 use super::setup::Setup;
-use crate::registry::{Kind, Models, PARAMS, Param};
+use crate::registry::{Kind, Models, PARAMS, Param, params, vector_io};
 
 /// The model flags as typed, by parameter.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -58,14 +58,16 @@ impl clap::Args for ModelArgs {
     }
 }
 
-/// The option (flag, variable, defaults-file key) that sets `param`.
-/// Every parameter's value through flag → variable → file → setup.
+/// Every parameter's value through flag → variable → file → setup, and
+/// where the vector-io providers came from (for [`select_vector_io`]'s
+/// errors).
 pub(super) fn resolve(
     args: &ModelArgs,
     r: &Resolver<'_>,
     setup: Option<&'static Setup>,
-) -> Result<Models, ConfigError> {
+) -> Result<(Models, Option<Origin>), ConfigError> {
     let mut models = Models::default();
+    let mut vector_io_origin = None;
     for param in Param::all() {
         let spec = option(param);
         let resolved = r
@@ -78,6 +80,9 @@ pub(super) fn resolve(
         let Some((value, origin)) = resolved else {
             continue;
         };
+        if param == params::vector_io {
+            vector_io_origin = Some(origin.clone());
+        }
         match param.spec().kind {
             Kind::List => models.set_values(param, split_list(&value)),
             Kind::Count => {
@@ -96,7 +101,39 @@ pub(super) fn resolve(
             }
         }
     }
-    Ok(models)
+    Ok((models, vector_io_origin))
+}
+
+/// Checks the vector-io providers given against the table, expands `all`,
+/// marks those that cannot run with this stack environment, and adds to it
+/// the variables that enable the chosen ones in the run-configs
+/// (`${env.ENABLE_MILVUS:+milvus}`). They are environment for the stack
+/// like `--env`'s, so they reach the session and its configuration hash
+/// (a run that selects milvus never reuses a stack started without it);
+/// an entry `--env` gave for the same variable wins.
+pub(super) fn select_vector_io(
+    models: &mut Models,
+    env: &mut Vec<(String, String)>,
+    origin: Option<Origin>,
+) -> Result<(), ConfigError> {
+    let given = models.values(params::vector_io).to_vec();
+    if given.is_empty() {
+        return Ok(());
+    }
+    let selection = vector_io::select(&given, env).map_err(|e| ConfigError::VectorIo {
+        message: e.to_string(),
+        origin: origin.unwrap_or(Origin::Flag(params::vector_io.flag())),
+    })?;
+    models.set_values(params::vector_io, selection.values);
+    for (value, why) in selection.unavailable {
+        models.set_unavailable(params::vector_io, value, why);
+    }
+    for (key, value) in selection.enable {
+        if !env.iter().any(|(k, _)| *k == key) {
+            env.push((key, value));
+        }
+    }
+    Ok(())
 }
 
 /// Splits a comma-separated model list, dropping blanks and repeats (a
@@ -115,7 +152,6 @@ fn split_list(value: &str) -> Vec<String> {
 mod tests {
     use super::*;
     use crate::cli::RawArgs;
-    use crate::registry::params;
 
     #[test]
     fn every_parameter_has_its_flag() {
@@ -130,8 +166,13 @@ mod tests {
         assert_eq!(args.models.get(params::vision_model), None);
     }
 
-    /// The models a run resolves from `argv`, `env` and a defaults file.
-    fn resolved(argv: &[&str], env: &[(&str, &str)], file: &str) -> Models {
+    /// The configuration a run resolves from `argv`, `env` and a defaults
+    /// file.
+    fn config_with(
+        argv: &[&str],
+        env: &[(&str, &str)],
+        file: &str,
+    ) -> Result<crate::cli::Config, ConfigError> {
         let args = RawArgs::parse_from(std::iter::once("integration").chain(argv.iter().copied()))
             .expect("parses");
         let env: BTreeMap<String, String> = env
@@ -145,18 +186,33 @@ mod tests {
             &defaults,
             std::path::Path::new("/repo"),
         )
-        .expect("resolves")
-        .models
+    }
+
+    /// The models a run resolves from `argv`, `env` and a defaults file.
+    fn resolved(argv: &[&str], env: &[(&str, &str)], file: &str) -> Models {
+        config_with(argv, env, file).expect("resolves").models
+    }
+
+    /// The configuration a run resolves from `argv` and `env`, no defaults
+    /// file.
+    fn config(argv: &[&str], env: &[(&str, &str)]) -> Result<crate::cli::Config, ConfigError> {
+        config_with(argv, env, "")
     }
 
     #[test]
     fn every_parameter_comes_from_its_flag_variable_or_defaults_file_key() {
         for p in Param::all() {
-            let flag = format!("{}=7", p.flag());
-            let file = format!("{} = \"7\"", option(p).key());
+            // A value each parameter accepts: vector-io providers are checked.
+            let value = if p == params::vector_io {
+                "milvus"
+            } else {
+                "7"
+            };
+            let flag = format!("{}={value}", p.flag());
+            let file = format!("{} = \"{value}\"", option(p).key());
             let ways = [
                 resolved(&[&flag], &[], ""),
-                resolved(&[], &[(p.spec().env, "7")], ""),
+                resolved(&[], &[(p.spec().env, value)], ""),
                 resolved(&[], &[], &file),
             ];
             for (way, models) in ["flag", "variable", "file"].iter().zip(ways) {
@@ -164,7 +220,7 @@ mod tests {
                     Kind::List => models.values(p).join(","),
                     Kind::Count => models.count(p).map(|n| n.to_string()).unwrap_or_default(),
                 };
-                assert_eq!(got, "7", "{} from its {way}", p.id());
+                assert_eq!(got, value, "{} from its {way}", p.id());
             }
         }
         let m = resolved(
@@ -175,6 +231,76 @@ mod tests {
         assert_eq!(m.values(params::text_model), ["a", "b"]);
         assert_eq!(m.count(params::embedding_dimension), Some(3));
         assert!(!m.has(params::vision_model));
+    }
+
+    #[test]
+    fn the_chosen_vector_io_providers_are_enabled_in_the_stacks_environment() {
+        let c = config(
+            &["--vector-io-provider", "all", "--env", "ENABLE_QDRANT=yes"],
+            &[],
+        )
+        .expect("resolves");
+        // Which providers `all` names is the table's test; here, that the
+        // run gets them.
+        let here: Vec<&str> = vector_io::PROVIDERS
+            .iter()
+            .filter(|p| p.unavailable(&[]).is_none())
+            .map(|p| p.name)
+            .collect();
+        assert_eq!(c.models.values(params::vector_io), here);
+        let env: Vec<(&str, &str)> = c
+            .env
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(
+            env,
+            [
+                ("ENABLE_QDRANT", "yes"),
+                ("ENABLE_SQLITE_VEC", "1"),
+                ("ENABLE_MILVUS", "1"),
+                ("ENABLE_CHROMADB", "1"),
+                ("ENABLE_PGVECTOR", "1"),
+            ],
+            "--env's own value wins"
+        );
+        let c = config(&[], &[("LLAMA_STACK_TEST_VECTOR_IO_PROVIDER", "faiss")]).expect("resolves");
+        assert!(c.env.is_empty(), "faiss is always on: {:?}", c.env);
+    }
+
+    #[test]
+    fn an_unavailable_provider_is_marked_and_an_unknown_one_is_an_error() {
+        let c = config(&["--vector-io-provider", "faiss,elasticsearch"], &[]).expect("resolves");
+        assert_eq!(
+            c.models.unavailable(params::vector_io, "elasticsearch"),
+            Some(
+                "remote::elasticsearch needs an Elasticsearch server, which cannot be installed here; point at one with --env ELASTICSEARCH_URL=http://localhost:9200"
+            )
+        );
+        assert_eq!(c.models.unavailable(params::vector_io, "faiss"), None);
+        let c = config(
+            &[
+                "--vector-io-provider",
+                "elasticsearch",
+                "--env",
+                "ELASTICSEARCH_URL=http://es:9200",
+            ],
+            &[],
+        )
+        .expect("resolves");
+        assert_eq!(
+            c.models.unavailable(params::vector_io, "elasticsearch"),
+            None
+        );
+        let err = config(
+            &[],
+            &[("LLAMA_STACK_TEST_VECTOR_IO_PROVIDER", "milvus,mongo")],
+        )
+        .expect_err("unknown");
+        assert_eq!(
+            err.to_string(),
+            "unknown vector-io provider `mongo`; known: faiss, sqlite-vec, milvus, qdrant, chromadb, pgvector, weaviate, elasticsearch, infinispan, or `all` (from LLAMA_STACK_TEST_VECTOR_IO_PROVIDER)"
+        );
     }
 
     #[test]

@@ -108,6 +108,13 @@ impl TestContext {
 
     // One accessor per row of the parameter table (`registry::PARAMS`).
 
+    /// The vector-io provider this trial runs on (the test must declare
+    /// `vector_io`): its `provider_id` in the stack, for the `provider_id`
+    /// of the stores it creates.
+    pub fn vector_io(&self) -> &str {
+        self.model(params::vector_io)
+    }
+
     /// The `--text-model` this trial runs with (the test must declare `text_model`).
     pub fn text_model(&self) -> &str {
         self.model(params::text_model)

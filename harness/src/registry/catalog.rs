@@ -11,21 +11,24 @@ use std::sync::Arc;
 
 use super::cases::{Case, CaseFile};
 use super::def::TestDef;
-use super::param::{Models, Param};
+use super::param::{Models, Param, params};
+use super::vector_io::VectorIoProvider;
 
 /// Why a trial does not run by default.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Ignore {
     /// `#[harness::test(ignore = "...")]`: runs with `--ignored`.
     Marked(String),
-    /// A parameter it needs was not given: it cannot run at all.
-    Missing(String),
+    /// It cannot run at all in this run: a parameter it needs was not
+    /// given, its value cannot run here (a provider whose server is not
+    /// here), or that value lacks a capability the test needs.
+    CannotRun(String),
 }
 
 impl Ignore {
     pub(crate) fn reason(&self) -> &str {
         match self {
-            Ignore::Marked(r) | Ignore::Missing(r) => r,
+            Ignore::Marked(r) | Ignore::CannotRun(r) => r,
         }
     }
 }
@@ -69,6 +72,10 @@ pub(crate) enum CatalogError {
     BadCaseId { test: String, id: String },
     #[error("two tests are named `{0}`")]
     DuplicateName(String),
+    #[error(
+        "test `{0}` declares needs(..), which are vector-io capabilities, but not the `vector_io` parameter they are checked against; add `vector_io` to its #[harness::test(..)]"
+    )]
+    NeedsWithoutVectorIo(String),
 }
 
 /// Every trial of the binary, sorted by name.
@@ -145,9 +152,12 @@ fn expand(
 
     let mut needs: Vec<Param> = def.needs.to_vec();
     needs.sort();
+    if !def.capabilities.is_empty() && !needs.contains(&params::vector_io) {
+        return Err(CatalogError::NeedsWithoutVectorIo(path));
+    }
     let missing = needs.iter().find(|p| !models.has(**p));
     if let Some(param) = missing {
-        let ignore = Ignore::Missing(format!("no {} given", param.flag()));
+        let ignore = Ignore::CannotRun(format!("no {} given", param.flag()));
         out.push(trial(
             def,
             path.clone(),
@@ -197,10 +207,26 @@ fn expand(
                 counts: counts.clone(),
                 case: case.clone(),
             };
-            out.push(trial(def, name, path.clone(), params, marked.clone()));
+            let ignore = cannot_run(def, combo, models).or_else(|| marked.clone());
+            out.push(trial(def, name, path.clone(), params, ignore));
         }
     }
     Ok(())
+}
+
+/// Why one combination of values cannot run here: a value the run marked
+/// unavailable, or a vector-io provider lacking a capability the test needs
+/// (from the one table, so "unsupported" never reaches a test as "no
+/// results").
+fn cannot_run(def: &TestDef, combo: &[(Param, String)], models: &Models) -> Option<Ignore> {
+    let why = combo
+        .iter()
+        .find_map(|(p, v)| models.unavailable(*p, v).map(str::to_owned))
+        .or_else(|| {
+            let (_, provider) = combo.iter().find(|(p, _)| *p == params::vector_io)?;
+            VectorIoProvider::find(provider)?.lacking(def.capabilities)
+        })?;
+    Some(Ignore::CannotRun(why))
 }
 
 fn trial(
@@ -249,6 +275,7 @@ pub(crate) mod tests {
             xfails: &[],
             only: None,
             ignore: None,
+            capabilities: &[],
             timeout_secs: None,
             needs_stack: true,
             run: RUN,
@@ -314,7 +341,7 @@ pub(crate) mod tests {
         assert_eq!(names(&c), ["inference::chat::streams"]);
         assert_eq!(
             c.trials[0].ignore,
-            Some(Ignore::Missing("no --embedding-model given".into()))
+            Some(Ignore::CannotRun("no --embedding-model given".into()))
         );
     }
 
@@ -346,7 +373,7 @@ pub(crate) mod tests {
         let c = Catalog::build(&COUNTED, &m, &BTreeMap::new()).expect("builds");
         assert_eq!(
             c.trials[0].ignore,
-            Some(Ignore::Missing("no --embedding-dimension given".into()))
+            Some(Ignore::CannotRun("no --embedding-dimension given".into()))
         );
     }
 
@@ -382,6 +409,54 @@ pub(crate) mod tests {
         assert_eq!(
             err.to_string(),
             "test `inference::chat::cases` names cases file `inference/chat.yaml`, which is not under tests/integration/test_cases/ (files there: none)"
+        );
+    }
+
+    static KEYWORD: [TestDef; 1] = [TestDef {
+        capabilities: &[crate::registry::Capability::KeywordSearch],
+        ..def(
+            "integration::vector_stores::modes",
+            "keyword",
+            &[params::vector_io],
+        )
+    }];
+    static NO_PARAM: [TestDef; 1] = [TestDef {
+        capabilities: &[crate::registry::Capability::KeywordSearch],
+        ..def("integration::vector_stores::modes", "keyword", &[])
+    }];
+
+    #[test]
+    fn a_provider_lacking_a_needed_capability_ignores_its_trial_naming_it() {
+        let m = models(&[(params::vector_io, "faiss,sqlite-vec,weaviate")]);
+        let c = Catalog::build(&KEYWORD, &m, &BTreeMap::new()).expect("builds");
+        assert_eq!(
+            names(&c),
+            [
+                "vector_stores::modes::keyword[vector_io=faiss]",
+                "vector_stores::modes::keyword[vector_io=sqlite-vec]",
+                "vector_stores::modes::keyword[vector_io=weaviate]",
+            ]
+        );
+        let faiss = c.trials[0].ignore.as_ref().expect("faiss is ignored");
+        assert!(
+            faiss
+                .reason()
+                .starts_with("faiss lacks keyword search: inline::faiss has no keyword search"),
+            "{faiss:?}"
+        );
+        assert_eq!(c.trials[1].ignore, None);
+        let weaviate = c.trials[2].ignore.as_ref().expect("weaviate is ignored");
+        assert!(
+            weaviate
+                .reason()
+                .contains("point at one with --env WEAVIATE_CLUSTER_URL="),
+            "{weaviate:?}"
+        );
+
+        let err = Catalog::build(&NO_PARAM, &m, &BTreeMap::new()).expect_err("no vector_io");
+        assert!(
+            matches!(err, CatalogError::NeedsWithoutVectorIo(ref t) if t == "vector_stores::modes::keyword"),
+            "{err}"
         );
     }
 

@@ -25,6 +25,7 @@ use std::sync::Arc;
 
 use super::cases::Case;
 use super::param::Param;
+use super::vector_io::Capability;
 use crate::client::TestContext;
 use crate::stack::identity::Stacks;
 
@@ -85,6 +86,9 @@ pub struct TestDef {
     pub only: Option<Only>,
     /// Never run unless asked (`--ignored`), for this reason.
     pub ignore: Option<&'static str>,
+    /// What it needs from its vector-io provider (`needs(keyword_search)`):
+    /// a trial whose provider lacks one is ignored, naming it.
+    pub capabilities: &'static [Capability],
     /// Overrides `--test-timeout` for this test.
     pub timeout_secs: Option<u64>,
     /// Whether the test talks to the stack (`stack = false` says it does

@@ -6,6 +6,7 @@ mod cases;
 mod catalog;
 mod def;
 mod param;
+pub mod vector_io;
 
 pub use cases::Case;
 pub(crate) use cases::{CaseError, load_cases};
@@ -13,3 +14,4 @@ pub(crate) use catalog::{Catalog, CatalogError, Ignore, Trial, TrialParams};
 pub use def::{CaseSource, Only, TESTS, TestDef, TestFn, Xfail};
 pub use param::{Kind, Param, params};
 pub(crate) use param::{Models, PARAMS};
+pub use vector_io::{Capability, capabilities};

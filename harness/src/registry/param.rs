@@ -1,5 +1,5 @@
-//! The model parameters a test may need (`text_model`, `embedding_dimension`,
-//! …): one table, [`PARAMS`], that everything else reads. The attribute
+//! The parameters a test may need (`text_model`, `embedding_dimension`,
+//! `vector_io`, …): one table, [`PARAMS`], that everything else reads. The attribute
 //! macro names a parameter as a path into [`params`], so an unknown one is
 //! rustc's own "cannot find value" at the name the test wrote; the catalog,
 //! the command line (flag, variable, defaults-file key, help), the setups and
@@ -77,6 +77,10 @@ macro_rules! params {
 }
 
 params! {
+    // First, so trial names read `[vector_io=milvus,embedding_model=...]`: the provider is what
+    // tells a vector store test's trials apart. Its values are checked, `all` expanded and the
+    // chosen providers enabled in the stack from the table in `vector_io.rs`.
+    vector_io: List, "--vector-io-provider", "LLAMA_STACK_TEST_VECTOR_IO_PROVIDER", "PROVIDERS", "vector-io providers (`all`: every one that runs here); vector store tests run once per provider";
     text_model: List, "--text-model", "LLAMA_STACK_TEST_TEXT_MODEL", "MODELS", "text models; tests run once per model";
     vision_model: List, "--vision-model", "LLAMA_STACK_TEST_VISION_MODEL", "MODELS", "vision models";
     embedding_model: List, "--embedding-model", "LLAMA_STACK_TEST_EMBEDDING_MODEL", "MODELS", "embedding models";
@@ -124,6 +128,9 @@ impl fmt::Debug for Param {
 pub(crate) struct Models {
     lists: BTreeMap<Param, Vec<String>>,
     counts: BTreeMap<Param, u32>,
+    /// Values given that cannot run in this run, with why (a vector-io
+    /// provider whose server is not here): their trials are ignored.
+    unavailable: BTreeMap<(Param, String), String>,
 }
 
 impl Models {
@@ -151,6 +158,17 @@ impl Models {
 
     pub(crate) fn set_count(&mut self, param: Param, count: u32) {
         self.counts.insert(param, count);
+    }
+
+    /// Why `value` of `param` cannot run here, if it cannot.
+    pub(crate) fn unavailable(&self, param: Param, value: &str) -> Option<&str> {
+        self.unavailable
+            .get(&(param, value.to_owned()))
+            .map(String::as_str)
+    }
+
+    pub(crate) fn set_unavailable(&mut self, param: Param, value: String, why: String) {
+        self.unavailable.insert((param, value), why);
     }
 }
 

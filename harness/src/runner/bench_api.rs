@@ -57,6 +57,7 @@ pub fn synthetic_registered(n: usize) -> Registered {
             xfails: &[],
             only: None,
             ignore: None,
+            capabilities: &[],
             timeout_secs: None,
             needs_stack: true,
             run: never,

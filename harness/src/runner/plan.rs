@@ -97,7 +97,7 @@ pub(crate) fn plan<'c>(catalog: &'c Catalog, config: &Config) -> Result<Plan<'c>
         let action = match (&trial.ignore, config.run_ignored) {
             (None, RunIgnored::Only) => None,
             (None, _) => Some(Action::Run),
-            (Some(Ignore::Missing(_)), RunIgnored::No | RunIgnored::Also | RunIgnored::Only) => {
+            (Some(Ignore::CannotRun(_)), RunIgnored::No | RunIgnored::Also | RunIgnored::Only) => {
                 Some(Action::Ignore)
             }
             (Some(Ignore::Marked(_)), RunIgnored::No) => Some(Action::Ignore),

@@ -1,6 +1,7 @@
 //! Installing the pinned stack: `requirements/stack.txt` into `.stack/venv`
 //! (Llama Stack), or `requirements/ogx.txt` into `.stack/ogx-venv` (OGX, the
-//! renamed project), plus the offline tiktoken cache its vector stores need.
+//! renamed project), plus the offline tiktoken cache its vector stores need
+//! and the import shims its providers need on this Python.
 //! Which one is data ([`Distribution`]), chosen by the launcher's name; the
 //! pins are the project's own or the crate's (`python::pinned`).
 
@@ -30,7 +31,24 @@ pub(crate) struct Distribution {
     /// The Python distribution whose version the install reports.
     pub dist: &'static str,
     pub version: &'static str,
+    /// Files written into the venv's site-packages after installing, by
+    /// name: fixes for providers that a pinned package cannot make.
+    pub shims: &'static [(&'static str, &'static str)],
 }
+
+/// inline::sqlite-vec loads an SQLite extension, which pyenv-built Pythons
+/// cannot: a `.pth` hook hands that provider pysqlite3 (see the module's
+/// docstring for why, and why only that provider).
+const SQLITE_VEC_SHIM: [(&str, &str); 2] = [
+    (
+        "stack_harness_sqlite_vec.py",
+        include_str!("shim/stack_harness_sqlite_vec.py"),
+    ),
+    (
+        "stack_harness_sqlite_vec.pth",
+        include_str!("shim/stack_harness_sqlite_vec.pth"),
+    ),
+];
 
 pub(crate) const DISTRIBUTIONS: &[Distribution] = &[
     Distribution {
@@ -41,6 +59,7 @@ pub(crate) const DISTRIBUTIONS: &[Distribution] = &[
         program: "llama",
         dist: "llama_stack",
         version: "0.7.3",
+        shims: &SQLITE_VEC_SHIM,
     },
     Distribution {
         launcher: LauncherKind::Ogx,
@@ -50,6 +69,7 @@ pub(crate) const DISTRIBUTIONS: &[Distribution] = &[
         program: "ogx",
         dist: "ogx",
         version: "1.5.0",
+        shims: &[],
     },
 ];
 
@@ -153,6 +173,7 @@ pub(crate) fn ensure_stack(
         });
     }
     let site = site_packages(&venv.dir)?;
+    install_shims(&site, d.shims)?;
     let version = dist_version(&site, d.dist).unwrap_or_else(|| d.version.to_owned());
     let tiktoken_cache = python::stack_dir(project_root).join("tiktoken-cache");
     seed_tiktoken_cache(&site, &tiktoken_cache, &venv.dir, d.requirements.file)?;
@@ -161,6 +182,23 @@ pub(crate) fn ensure_stack(
         version,
         tiktoken_cache,
     })
+}
+
+/// Writes each shim into `site` unless it is there already, unchanged (so
+/// a venv that is current costs one read per file).
+fn install_shims(site: &Path, shims: &[(&str, &str)]) -> Result<(), ProvisionError> {
+    for (name, content) in shims {
+        let path = site.join(name);
+        if fs::read(&path).is_ok_and(|c| c == content.as_bytes()) {
+            continue;
+        }
+        crate::atomic::write(&path, content.as_bytes()).map_err(|source| ProvisionError::Io {
+            action: "write",
+            path,
+            source,
+        })?;
+    }
+    Ok(())
 }
 
 /// `lib/python3.N/site-packages` of a venv.
@@ -244,6 +282,24 @@ mod tests {
         for kind in [LauncherKind::LlamaStack, LauncherKind::Ogx] {
             assert_eq!(Distribution::of(kind).launcher, kind);
         }
+    }
+
+    #[test]
+    fn shims_are_written_once_and_restored_when_changed() {
+        let dir = tempfile::tempdir().unwrap();
+        let shims = Distribution::of(LauncherKind::LlamaStack).shims;
+        install_shims(dir.path(), shims).unwrap();
+        let pth = dir.path().join("stack_harness_sqlite_vec.pth");
+        assert_eq!(
+            fs::read_to_string(&pth).unwrap(),
+            "import stack_harness_sqlite_vec\n"
+        );
+        fs::write(&pth, "edited").unwrap();
+        install_shims(dir.path(), shims).unwrap();
+        assert_eq!(
+            fs::read_to_string(&pth).unwrap(),
+            "import stack_harness_sqlite_vec\n"
+        );
     }
 
     #[test]

@@ -169,6 +169,9 @@ impl StackServer {
         .env("SQLITE_STORE_DIR", &dirs.sqlite)
         .env("FILES_STORAGE_DIR", &dirs.files)
         .env("HOME", &dirs.home)
+        // Its own temporary directory: milvus-lite puts its Unix socket and
+        // logs there, and would leave them in the machine's /tmp.
+        .env("TMPDIR", &dirs.tmp)
         // Logs reach the file as they happen, not when a buffer fills.
         .env("PYTHONUNBUFFERED", "1")
         // Plain log lines: the default rich console renders a coloured
@@ -323,6 +326,25 @@ struct StateDirs {
     sqlite: PathBuf,
     files: PathBuf,
     home: PathBuf,
+    tmp: PathBuf,
+}
+
+/// The longest `TMPDIR` that still leaves room for the Unix socket
+/// milvus-lite makes in it (`tmpXXXXXXXX_milvus.db.sock`): a socket path has
+/// at most 107 bytes.
+const MAX_TMPDIR: usize = 72;
+
+/// `root/tmp`, or, when that path is too long for a Unix socket inside it
+/// (a deep checkout), a directory of the machine's temporary directory
+/// named after `root`, so that it is still one per session.
+fn tmp_dir(root: &Path) -> PathBuf {
+    let inside = root.join("tmp");
+    if inside.as_os_str().len() <= MAX_TMPDIR {
+        return inside;
+    }
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(root.as_os_str().as_encoded_bytes());
+    std::env::temp_dir().join(format!("stack-harness-{}", hex::encode(&digest[..6])))
 }
 
 impl StateDirs {
@@ -345,8 +367,14 @@ impl StateDirs {
             sqlite: root.join("sqlite"),
             files: root.join("files"),
             home: home_dir(root),
+            tmp: tmp_dir(root),
         };
-        for dir in [&dirs.sqlite, &dirs.files, &dirs.home] {
+        if !dirs.tmp.starts_with(root) && dirs.tmp.exists() {
+            // The previous session's, outside the state directory: emptied
+            // here as the state directory is above.
+            fs::remove_dir_all(&dirs.tmp).map_err(io_err("empty", &dirs.tmp))?;
+        }
+        for dir in [&dirs.sqlite, &dirs.files, &dirs.home, &dirs.tmp] {
             fs::create_dir_all(dir).map_err(io_err("create", dir))?;
         }
         let marker = root.join(STATE_MARKER);
@@ -508,7 +536,7 @@ KeyError: <Api.g: 'g'>
         // A stand-in stack: logs its environment, then answers 200 on any GET.
         let server = format!(
             "import http.server, os\n\
-             for k in ('SQLITE_STORE_DIR', 'FILES_STORAGE_DIR', 'HOME', 'TIKTOKEN_CACHE_DIR', 'VLLM_URL'):\n\
+             for k in ('SQLITE_STORE_DIR', 'FILES_STORAGE_DIR', 'HOME', 'TMPDIR', 'TIKTOKEN_CACHE_DIR', 'VLLM_URL'):\n\
              \x20   print(k, os.environ.get(k), flush=True)\n\
              class H(http.server.BaseHTTPRequestHandler):\n\
              \x20   def do_GET(self):\n\
@@ -529,6 +557,10 @@ KeyError: <Api.g: 'g'>
             format!("SQLITE_STORE_DIR {}", state.join("sqlite").display()),
             format!("FILES_STORAGE_DIR {}", state.join("files").display()),
             format!("HOME {}", state.join("home").display()),
+            format!(
+                "TMPDIR {}",
+                tmp_dir(&std::path::absolute(state).unwrap()).display()
+            ),
             format!("TIKTOKEN_CACHE_DIR {}", dir.path().join("tk").display()),
             "VLLM_URL http://127.0.0.1:9/v1".to_owned(),
         ] {
@@ -541,6 +573,20 @@ KeyError: <Api.g: 'g'>
             health(&format!("http://127.0.0.1:{port}")),
             Probe::Status(200)
         );
+    }
+
+    #[test]
+    fn the_temporary_directory_is_the_sessions_and_short_enough_for_a_socket() {
+        let short = Path::new("/w/target/stack-harness/sessions/port-8321/state");
+        assert_eq!(tmp_dir(short), short.join("tmp"));
+        let deep = Path::new(
+            "/home/runner/work/stack-harness/stack-harness/target/stack-harness/sessions/private-123456-987654321/state",
+        );
+        let tmp = tmp_dir(deep);
+        assert!(tmp.starts_with(std::env::temp_dir()), "{}", tmp.display());
+        assert!(tmp.as_os_str().len() <= MAX_TMPDIR, "{}", tmp.display());
+        assert_eq!(tmp, tmp_dir(deep), "one per session");
+        assert_ne!(tmp, tmp_dir(&deep.join("other")));
     }
 
     fn which(name: &str) -> Result<PathBuf, ()> {

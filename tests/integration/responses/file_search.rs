@@ -21,7 +21,7 @@ use crate::vector_stores::kb::{DOCUMENTS, Kb};
     )
 )]
 async fn file_search_answers_from_the_store(ctx: &TestContext) -> Result {
-    let kb = Kb::create(ctx, "file-search", &DOCUMENTS).await?;
+    let kb = Kb::on_default_provider(ctx, "file-search", &DOCUMENTS).await?;
     let tools = json!([{"type": "file_search", "vector_store_ids": [kb.store]}]);
     let extra = json!({"tools": tools, "tool_choice": {"type": "file_search"}, "include": ["file_search_call.results"]});
     let response = create(ctx, "What is the capital of France?", extra).await?;

@@ -8,10 +8,19 @@ use harness::prelude::*;
 use crate::common::{chat_request, upload, user};
 use crate::wait::until;
 
-const NO_POSTGRES: &str = "the session has no PostgreSQL; run with \
+const NO_POSTGRES: &str = "the session keeps no store in PostgreSQL; run with \
      --stack-config=server:ci-tests::run-with-postgres-store.yaml";
 
-/// A client of the session's PostgreSQL, or `None` without one.
+/// The tables the stack's stores make in PostgreSQL: the key-value store's
+/// (made at start-up) and the conversations' (made by the first one).
+const STORE_TABLES: [&str; 2] = ["llamastack_kvstore", "openai_conversations"];
+
+/// A client of the session's PostgreSQL, or `None` when the session has
+/// none that keeps the stack's stores. A session of the SQLite config runs
+/// one for the `remote::pgvector` vector store alone (`--vector-io-provider
+/// pgvector`): these tests skip there too. They tell the two apart by the
+/// stores' tables after a conversation was made, so a config that keeps
+/// only some stores in PostgreSQL still fails them.
 async fn database(ctx: &TestContext) -> Result<Option<tokio_postgres::Client>> {
     let Some(url) = ctx.service_address("postgres").await? else {
         return Ok(None);
@@ -20,7 +29,25 @@ async fn database(ctx: &TestContext) -> Result<Option<tokio_postgres::Client>> {
         .await
         .with_context(|| format!("cannot connect to the session's PostgreSQL at {url}"))?;
     tokio::spawn(connection);
-    Ok(Some(client))
+    let conversation = id_of(&ctx.post_ok("/v1/conversations", &json!({})).await?)?;
+    ctx.defer_delete(format!("/v1/conversations/{conversation}"));
+    let tables = tables(&client).await?;
+    let stores = STORE_TABLES.iter().any(|t| tables.iter().any(|u| u == t));
+    Ok(stores.then_some(client))
+}
+
+/// The tables of PostgreSQL's public schema.
+async fn tables(db: &tokio_postgres::Client) -> Result<Vec<String>> {
+    Ok(db
+        .query(
+            "SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public'",
+            &[],
+        )
+        .await
+        .context("listing the tables")?
+        .iter()
+        .map(|row| row.get(0))
+        .collect())
 }
 
 /// How many rows of `table` have `column` equal to `value`.
@@ -98,20 +125,10 @@ async fn every_store_of_the_run_config_is_in_postgres(ctx: &TestContext) -> Resu
     let Some(db) = database(ctx).await? else {
         return harness::skip(NO_POSTGRES);
     };
-    // A conversation touches the SQL store; the registry the key-value one.
-    let conversation = id_of(&ctx.post_ok("/v1/conversations", &json!({})).await?)?;
-    ctx.defer_delete(format!("/v1/conversations/{conversation}"));
-    let tables: Vec<String> = db
-        .query(
-            "SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public'",
-            &[],
-        )
-        .await
-        .context("listing the tables")?
-        .iter()
-        .map(|row| row.get(0))
-        .collect();
-    for table in ["llamastack_kvstore", "openai_conversations"] {
+    // `database` made a conversation, which touches the SQL store; the
+    // registry the key-value one.
+    let tables = tables(&db).await?;
+    for table in STORE_TABLES {
         ensure!(
             tables.iter().any(|t| t == table),
             "no table `{table}` in PostgreSQL; tables: {tables:?}"

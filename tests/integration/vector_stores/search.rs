@@ -1,10 +1,15 @@
-//! Searching a vector store ranks the document that answers the query first.
+//! Searching a vector store (the default, vector mode): ranking, the page's
+//! shape, `max_num_results`, score thresholds and `rewrite_query`.
 
 use harness::prelude::*;
 
-use super::kb::{DOCUMENTS, Kb};
+use super::kb::{DOCUMENTS, Kb, create_store, ensure_descending, scores};
+
+/// A query close to paris.txt but not its text (see `kb`).
+const NEAR_PARIS: &str = "Paris is the capital of France, and the Eiffel Tower stands there.";
 
 #[harness::test(
+    vector_io,
     embedding_model,
     marks(vector_stores, embeddings),
     cases = "vector_stores/search.yaml"
@@ -17,15 +22,22 @@ async fn search_ranks_the_matching_document_first(ctx: &TestContext) -> Result {
     let expected = ctx.case()["expect_file"]
         .as_str()
         .context("the case has no expect_file")?;
-    let (names, _) = kb.search(ctx, query, 3).await?;
+    let (names, page) = kb.search(ctx, query, 3).await?;
     ensure!(
         names.first().map(String::as_str) == Some(expected),
         "{query:?} ranked {names:?}, expected {expected} first"
+    );
+    let top = &page["data"][0];
+    ensure!(
+        top["score"].as_f64().is_some_and(|s| s > 0.0),
+        "the best match scores {}",
+        top["score"]
     );
     Ok(())
 }
 
 #[harness::test(
+    vector_io,
     embedding_model,
     marks(vector_stores, embeddings),
     xfail(
@@ -69,29 +81,107 @@ async fn search_results_carry_the_chunk_and_a_descending_score(ctx: &TestContext
         "the chunk is not the document: {}",
         top["content"][0]["text"]
     );
-    let scores: Vec<f64> = data.iter().filter_map(|r| r["score"].as_f64()).collect();
     ensure!(
-        scores.len() == data.len(),
-        "results without a score: {page}"
+        top["attributes"]["filename"] == "paris.txt",
+        "attributes {}",
+        top["attributes"]
+    );
+    ensure_descending(&scores(&page)?)
+}
+
+#[harness::test(vector_io, embedding_model, marks(vector_stores, embeddings))]
+async fn an_empty_store_finds_nothing(ctx: &TestContext) -> Result {
+    let store = create_store(ctx, "search-empty").await?;
+    let page = ctx
+        .post_ok(
+            &format!("/v1/vector_stores/{store}/search"),
+            &json!({"query": "test query", "max_num_results": 5}),
+        )
+        .await?;
+    ensure!(
+        page["data"] == json!([]) && page["has_more"] == false,
+        "an empty store answered {page}"
     );
     ensure!(
-        scores.windows(2).all(|w| w[0] >= w[1]),
-        "scores not in descending order: {scores:?}"
+        page["search_query"] == json!(["test query"]),
+        "search_query {}",
+        page["search_query"]
     );
     Ok(())
 }
 
-#[harness::test(embedding_model, marks(vector_stores, embeddings))]
+#[harness::test(vector_io, embedding_model, marks(vector_stores, embeddings))]
 async fn max_num_results_caps_the_results(ctx: &TestContext) -> Result {
     let kb = Kb::create(ctx, "search-max", &DOCUMENTS).await?;
-    let (names, _) = kb
+    let (one, _) = kb
         .search(ctx, "What does the Rust compiler check?", 1)
         .await?;
-    ensure!(names == ["rust.txt"], "max_num_results 1 gave {names:?}");
+    ensure!(one == ["rust.txt"], "max_num_results 1 gave {one:?}");
+    let (two, _) = kb
+        .search(ctx, "What does the Rust compiler check?", 2)
+        .await?;
+    ensure!(
+        two.len() == 2 && two[0] == "rust.txt",
+        "max_num_results 2 gave {two:?}"
+    );
     Ok(())
 }
 
-#[harness::test(embedding_model, marks(vector_stores, embeddings))]
+#[harness::test(vector_io, embedding_model, marks(vector_stores, embeddings))]
+async fn a_threshold_below_every_score_keeps_every_result(ctx: &TestContext) -> Result {
+    let kb = Kb::create(ctx, "threshold-low", &DOCUMENTS).await?;
+    let (all, page) = kb.search(ctx, NEAR_PARIS, 3).await?;
+    let lowest = scores(&page)?.into_iter().fold(f64::INFINITY, f64::min);
+    ensure!(lowest.is_finite(), "no scores in {page}");
+    // Below the lowest whatever its sign (cosine scores may be negative).
+    let threshold = lowest - lowest.abs() * 0.1 - 1e-6;
+    let (kept, page) = kb
+        .search_with(
+            ctx,
+            json!({"query": NEAR_PARIS, "max_num_results": 3, "ranking_options": {"score_threshold": threshold}}),
+        )
+        .await?;
+    ensure!(
+        kept == all,
+        "a threshold of {threshold} under every score kept {kept:?} of {all:?}"
+    );
+    let low = scores(&page)?.into_iter().find(|s| *s < threshold);
+    ensure!(
+        low.is_none(),
+        "a score {low:?} under the threshold {threshold}"
+    );
+    Ok(())
+}
+
+#[harness::test(vector_io, embedding_model, marks(vector_stores, embeddings))]
+async fn a_threshold_above_the_second_score_keeps_only_the_best(ctx: &TestContext) -> Result {
+    let kb = Kb::create(ctx, "threshold-high", &DOCUMENTS).await?;
+    let (names, page) = kb.search(ctx, NEAR_PARIS, 3).await?;
+    let found = scores(&page)?;
+    ensure!(
+        names.first().map(String::as_str) == Some("paris.txt") && found.len() > 1,
+        "{NEAR_PARIS:?} ranked {names:?}"
+    );
+    ensure!(found[0] > found[1], "the best two tie: {found:?}");
+    let threshold = (found[0] + found[1]) / 2.0;
+    let (kept, page) = kb
+        .search_with(
+            ctx,
+            json!({"query": NEAR_PARIS, "max_num_results": 10, "ranking_options": {"score_threshold": threshold}}),
+        )
+        .await?;
+    ensure!(
+        kept == ["paris.txt"],
+        "a threshold of {threshold} between the best two scores {found:?} kept {kept:?}"
+    );
+    ensure!(
+        scores(&page)?[0] >= threshold,
+        "the kept result scores under the threshold: {page}"
+    );
+    Ok(())
+}
+
+#[harness::test(vector_io, embedding_model, marks(vector_stores, embeddings))]
 async fn removed_file_is_no_longer_found(ctx: &TestContext) -> Result {
     let kb = Kb::create(ctx, "search-removed", &DOCUMENTS).await?;
     let paris = kb.file("paris.txt")?;
@@ -114,4 +204,27 @@ async fn removed_file_is_no_longer_found(ctx: &TestContext) -> Result {
         names.len()
     );
     Ok(())
+}
+
+// ci-tests configures no model for query rewriting (`vector_stores.rewrite_query_params`).
+#[harness::test(vector_io, embedding_model, marks(vector_stores, embeddings, errors))]
+async fn rewrite_query_is_refused_without_a_rewriting_model(ctx: &TestContext) -> Result {
+    let kb = Kb::create(ctx, "rewrite", &DOCUMENTS).await?;
+    let query = "What does the Rust compiler check?";
+    let (plain, _) = kb
+        .search_with(
+            ctx,
+            json!({"query": query, "max_num_results": 2, "rewrite_query": false}),
+        )
+        .await?;
+    ensure!(
+        plain.first().map(String::as_str) == Some("rust.txt"),
+        "rewrite_query false ranked {plain:?}"
+    );
+    ctx.post(
+        &kb.path("/search"),
+        &json!({"query": query, "max_num_results": 2, "rewrite_query": true}),
+    )
+    .await?
+    .expect_error(400, &["Query rewriting is not available"])
 }

@@ -14,6 +14,7 @@
 //! Which services a session has follows from its spec and its run.yaml, so a
 //! user still types only `--stack-config`.
 
+mod chroma;
 mod issuer;
 mod mcp;
 mod model;
@@ -29,7 +30,8 @@ use serde::{Deserialize, Serialize};
 use super::SupervisorSpec;
 use crate::issuer::IssuerError;
 use crate::local_model::LocalModelError;
-use crate::process::Progress;
+use crate::process::{OwnedProcess, ProcessError, Progress};
+use crate::python::PythonError;
 use crate::record::RecordError;
 use crate::stack::provision::ProvisionError;
 use crate::stack::run_yaml::{BackendType, RunConfig};
@@ -120,6 +122,17 @@ pub(crate) struct Exit {
 }
 
 impl Exit {
+    /// How a service's one process ended, once it has: `{what} exited
+    /// ({status})`, with its log. `None` while it runs (or never started).
+    pub(crate) fn of(process: Option<&mut OwnedProcess>, what: &str) -> Option<Self> {
+        let process = process?;
+        let status = process.exit_status().ok().flatten()?;
+        Some(Self {
+            headline: format!("{what} exited ({status})"),
+            log: Some(process.log_path().to_owned()),
+        })
+    }
+
     /// The headline with the log's last lines.
     pub(crate) fn describe(&self) -> String {
         match &self.log {
@@ -148,6 +161,28 @@ pub(crate) enum ServiceError {
     Postgres(#[from] postgres::PostgresError),
     #[error(transparent)]
     Mcp(#[from] mcp::McpError),
+    #[error(transparent)]
+    Python(#[from] PythonError),
+    #[error(transparent)]
+    Process(#[from] ProcessError),
+    #[error(
+        "`{}` is missing: the {service}'s pinned requirements are committed there; restore it with \
+         `git checkout -- {file}`",
+        path.display()
+    )]
+    NoRequirements {
+        service: &'static str,
+        path: PathBuf,
+        file: &'static str,
+    },
+    #[error("the {0} was started before it was provisioned")]
+    NotProvisioned(&'static str),
+    #[error("cannot {action} `{}`: {source}", path.display())]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error(transparent)]
     Issuer(#[from] IssuerError),
     #[error(transparent)]
@@ -196,7 +231,7 @@ fn needs_mcp(config: &RunConfig) -> bool {
 /// The services a session runs before its stack, in the order they start:
 /// what the spec asks for (a local model to record from, the proxy) and
 /// what the run.yaml needs (its stores' database, its token issuer, an MCP
-/// server for its responses API, ...).
+/// server for its responses API, its vector store server, ...).
 pub(crate) fn plan(spec: &SupervisorSpec, config: &RunConfig) -> Vec<Box<dyn Service>> {
     let mut services: Vec<Box<dyn Service>> = Vec::new();
     // Secrets the services mint, for the proxy to redact should one ever
@@ -215,6 +250,9 @@ pub(crate) fn plan(spec: &SupervisorSpec, config: &RunConfig) -> Vec<Box<dyn Ser
     }
     if spec.proxy_recorder {
         services.push(Box::new(proxy::ProxyService::new(secrets)));
+    }
+    if chroma::wanted(spec, config) {
+        services.push(Box::new(chroma::ChromaService::default()));
     }
     if let Some(needs) = config.harness_issuer() {
         services.push(Box::new(issuer::IssuerService::new(needs)));

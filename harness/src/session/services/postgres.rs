@@ -158,12 +158,7 @@ impl Service for PostgresService {
     }
 
     fn exited(&mut self) -> Option<Exit> {
-        let server = self.server.as_mut()?;
-        let status = server.exit_status().ok().flatten()?;
-        Some(Exit {
-            headline: format!("PostgreSQL exited ({status})"),
-            log: Some(server.log_path().to_owned()),
-        })
+        Exit::of(self.server.as_mut(), "PostgreSQL")
     }
 
     fn stop(&mut self, progress: &Progress) {

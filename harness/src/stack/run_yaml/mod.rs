@@ -65,6 +65,19 @@ pub(crate) struct RunConfig {
     env: BTreeMap<String, Option<String>>,
 }
 
+impl Provider {
+    /// The variable a top-level config value is read from, when the value
+    /// starts with one: `url: ${env.CHROMADB_URL:=}` gives `CHROMADB_URL`.
+    pub(crate) fn config_var(&self, key: &str) -> Option<String> {
+        let (_, raw) = self.raw_config.iter().find(|(k, _)| k == key)?;
+        env::references(raw)
+            .into_iter()
+            .next()
+            .filter(|r| r.start == 0)
+            .map(|r| r.var)
+    }
+}
+
 /// A provider whose upstream URL comes from an environment variable, which
 /// the harness overrides to point the provider at its record/replay proxy.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -187,10 +200,13 @@ impl RunConfig {
     /// Providers whose `base_url` or `url` is written as `${env.X...}`
     /// (possibly followed by more text), in file order, disabled ones
     /// included: setting X is what enables many of them (`starter`).
+    /// Vector stores are left out: a `url` there is a database server
+    /// (chroma, infinispan), whose traffic is state, not model traffic to
+    /// record, and which a proxy in between would break.
     pub(crate) fn upstream_vars(&self) -> Vec<UpstreamVar> {
         let env = |name: &str| self.env.get(name).cloned().flatten();
         let mut found = Vec::new();
-        for group in &self.providers {
+        for group in self.providers.iter().filter(|g| g.api != "vector_io") {
             for provider in &group.providers {
                 for (key, raw) in &provider.raw_config {
                     if key != "base_url" && key != "url" {

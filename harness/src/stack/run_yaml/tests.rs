@@ -183,22 +183,8 @@ fn upstream_vars_of_starter() {
                 None,
                 false
             ),
-            (
-                s("vector_io"),
-                o("chromadb"),
-                s("url"),
-                s("CHROMADB_URL"),
-                None,
-                false
-            ),
-            (
-                s("vector_io"),
-                o("infinispan"),
-                s("url"),
-                s("INFINISPAN_URL"),
-                o("http://localhost:11222"),
-                false
-            ),
+            // No vector_io entry: chromadb's and infinispan's `url`s are
+            // database servers, never pointed at the proxy.
         ]
     );
 }
