@@ -136,7 +136,7 @@ impl Service for ChromaService {
             pids: vec![child.pid()],
             address: Some(url),
             log: Some(log),
-            workdir: None,
+            ..Running::default()
         };
         self.process = Some(child);
         Ok(running)
