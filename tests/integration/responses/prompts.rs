@@ -54,9 +54,10 @@ async fn update_prompt(ctx: &TestContext, prompt: &Value, text: &str) -> Result<
 /// and miss.
 const PROMPTS_IN_POSTGRES: &str = "llama-stack 0.7.3's kv_postgres store answers key-range scans with the namespace prefix still on the keys, so the prompt registry, which lists, versions and deletes by such scans, finds no prompt";
 
-/// Whether the session keeps the stack's stores in its own PostgreSQL.
+/// Whether the session keeps the stack's stores in its own PostgreSQL (not
+/// merely runs one, as it does for pgvector).
 async fn stores_in_postgres(ctx: &TestContext) -> Result<bool> {
-    Ok(ctx.service_address("postgres").await?.is_some())
+    crate::stores::postgres::keeps_the_kv_store(ctx).await
 }
 
 /// Skips a test that lists, updates or deletes prompts on a session whose

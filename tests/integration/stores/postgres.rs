@@ -36,6 +36,20 @@ async fn database(ctx: &TestContext) -> Result<Option<tokio_postgres::Client>> {
     Ok(stores.then_some(client))
 }
 
+/// Whether the stack keeps its key-value store (the registry, prompts, ...)
+/// in the session's PostgreSQL: its table is made at start-up. A session
+/// that runs PostgreSQL for pgvector alone keeps it in SQLite.
+pub async fn keeps_the_kv_store(ctx: &TestContext) -> Result<bool> {
+    let Some(url) = ctx.service_address("postgres").await? else {
+        return Ok(false);
+    };
+    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .with_context(|| format!("cannot connect to the session's PostgreSQL at {url}"))?;
+    tokio::spawn(connection);
+    Ok(tables(&client).await?.iter().any(|t| t == STORE_TABLES[0]))
+}
+
 /// The tables of PostgreSQL's public schema.
 async fn tables(db: &tokio_postgres::Client) -> Result<Vec<String>> {
     Ok(db
