@@ -22,13 +22,9 @@ const STORE_TABLES: [&str; 2] = ["llamastack_kvstore", "openai_conversations"];
 /// stores' tables after a conversation was made, so a config that keeps
 /// only some stores in PostgreSQL still fails them.
 async fn database(ctx: &TestContext) -> Result<Option<tokio_postgres::Client>> {
-    let Some(url) = ctx.service_address("postgres").await? else {
+    let Some(client) = connect(ctx).await? else {
         return Ok(None);
     };
-    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-        .await
-        .with_context(|| format!("cannot connect to the session's PostgreSQL at {url}"))?;
-    tokio::spawn(connection);
     let conversation = id_of(&ctx.post_ok("/v1/conversations", &json!({})).await?)?;
     ctx.defer_delete(format!("/v1/conversations/{conversation}"));
     let tables = tables(&client).await?;
@@ -40,14 +36,22 @@ async fn database(ctx: &TestContext) -> Result<Option<tokio_postgres::Client>> {
 /// in the session's PostgreSQL: its table is made at start-up. A session
 /// that runs PostgreSQL for pgvector alone keeps it in SQLite.
 pub async fn keeps_the_kv_store(ctx: &TestContext) -> Result<bool> {
-    let Some(url) = ctx.service_address("postgres").await? else {
+    let Some(client) = connect(ctx).await? else {
         return Ok(false);
+    };
+    Ok(tables(&client).await?.iter().any(|t| t == STORE_TABLES[0]))
+}
+
+/// A client of the session's PostgreSQL, if it runs one.
+async fn connect(ctx: &TestContext) -> Result<Option<tokio_postgres::Client>> {
+    let Some(url) = ctx.service_address("postgres").await? else {
+        return Ok(None);
     };
     let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
         .await
         .with_context(|| format!("cannot connect to the session's PostgreSQL at {url}"))?;
     tokio::spawn(connection);
-    Ok(tables(&client).await?.iter().any(|t| t == STORE_TABLES[0]))
+    Ok(Some(client))
 }
 
 /// The tables of PostgreSQL's public schema.
